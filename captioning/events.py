@@ -1,0 +1,199 @@
+"""The one shared contract: an immutable list of timed sound events plus the media it came from.
+
+Every output (captions, haptics, Foley, audit, API response) is a pure function of an
+:class:`Analysis`. Times are float seconds of media time everywhere; loudness is dBFS.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+EventSource = Literal["audio", "visual", "audio+visual"]
+EventKind = Literal["abrupt", "sustained"]
+
+SCHEMA_VERSION = "1.0"
+
+#: Sample rate of :attr:`SoundEvent.envelope`, in values per second (one value every 50 ms).
+ENVELOPE_RATE_HZ = 20
+
+
+@dataclass(frozen=True)
+class SoundEvent:
+    """One sound, located in media time.
+
+    Attributes:
+        start: onset in seconds of media time.
+        end: offset in seconds of media time (``end > start``).
+        label: vocabulary key, e.g. ``"glass_shatter"``.
+        caption: caption wording without brackets, e.g. ``"glass shatters"``.
+        category: coarse family: impact, footsteps, voice, animal, vehicle, music, ambience, ...
+        confidence: 0..1, how sure detection is of the label.
+        loudness: RMS level of the event in dBFS.
+        source: which modality found it: "audio", "visual" or "audio+visual".
+        kind: "abrupt" (door slams) or "sustained" (dog barking); drives wording and haptics.
+        audioset: AudioSet display names supporting the label, most specific and confident first.
+        audioset_ids: the matching AudioSet machine ids (``/m/...``), same order as ``audioset``.
+        background: True for a steady ambience bed (wind, rain, birdsong) rather than a foreground sound.
+        id: stable identifier within one analysis, e.g. ``"e0007"``.
+        peak_loudness: loudest 50 ms of the event in dBFS.
+        centroid_hz: spectral centroid of the event's audio (None for visual-only events).
+        envelope: RMS level in dBFS every 1/ENVELOPE_RATE_HZ s from ``start`` (for haptics and Foley).
+        pan: -1 (left) .. 1 (right) from the on-screen position, None if unknown.
+        material: optional material of an impact ("metal", "wood", ...).
+    """
+
+    start: float
+    end: float
+    label: str
+    caption: str
+    category: str
+    confidence: float
+    loudness: float
+    source: EventSource = "audio"
+    kind: EventKind = "abrupt"
+    audioset: tuple[str, ...] = ()
+    audioset_ids: tuple[str, ...] = ()
+    background: bool = False
+    id: str = ""
+    peak_loudness: float | None = None
+    centroid_hz: float | None = None
+    envelope: tuple[float, ...] = ()
+    pan: float | None = None
+    material: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.end > self.start >= 0.0:
+            raise ValueError(f"event needs 0 <= start < end, got start={self.start} end={self.end}")
+        if not 0.0 <= self.confidence <= 1.0:
+            raise ValueError(f"confidence must be in 0..1, got {self.confidence}")
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict; times rounded to the millisecond, levels to 0.1 dB."""
+        d = dataclasses.asdict(self)
+        d["start"] = round(self.start, 3)
+        d["end"] = round(self.end, 3)
+        d["confidence"] = round(self.confidence, 3)
+        d["loudness"] = round(self.loudness, 1)
+        if self.peak_loudness is not None:
+            d["peak_loudness"] = round(self.peak_loudness, 1)
+        if self.centroid_hz is not None:
+            d["centroid_hz"] = round(self.centroid_hz, 1)
+        d["envelope"] = [round(v, 1) for v in self.envelope]
+        d["audioset"] = list(self.audioset)
+        d["audioset_ids"] = list(self.audioset_ids)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> SoundEvent:
+        names = {f.name for f in dataclasses.fields(cls)}
+        kw = {k: v for k, v in d.items() if k in names}
+        for k in ("audioset", "audioset_ids", "envelope"):
+            if k in kw:
+                kw[k] = tuple(kw[k])
+        return cls(**kw)
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    """One stream of the input container."""
+
+    index: int
+    type: str  # "audio" | "video" | "subtitle" | "data"
+    codec: str
+    duration: float | None = None
+    sample_rate: int | None = None
+    channels: int | None = None
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What probing the input found. ``duration`` is in seconds."""
+
+    path: str
+    duration: float
+    format: str
+    streams: tuple[StreamInfo, ...] = ()
+    size_bytes: int | None = None
+
+    @property
+    def audio(self) -> StreamInfo | None:
+        return next((s for s in self.streams if s.type == "audio"), None)
+
+    @property
+    def video(self) -> StreamInfo | None:
+        return next((s for s in self.streams if s.type == "video"), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["duration"] = round(self.duration, 3)
+        d["streams"] = [{k: v for k, v in s.items() if v is not None} for s in d["streams"]]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> MediaInfo:
+        streams = tuple(StreamInfo(**s) for s in d.get("streams", ()))
+        return cls(
+            path=d["path"], duration=d["duration"], format=d["format"], streams=streams,
+            size_bytes=d.get("size_bytes"),
+        )
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The result of analysing one input: media info, the event list, and how it was made.
+
+    Attributes:
+        media: what was analysed.
+        events: sound events sorted by (start, end).
+        models: model name -> version/weights identifier actually used.
+        options: the detection options actually used (echoed for reproducibility).
+    """
+
+    media: MediaInfo
+    events: tuple[SoundEvent, ...] = ()
+    models: Mapping[str, str] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __iter__(self) -> Iterator[SoundEvent]:
+        return iter(self.events)
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "media": self.media.to_dict(),
+            "models": dict(self.models),
+            "options": dict(self.options),
+            "events": [e.to_dict() for e in self.events],
+        }
+
+    def to_json(self, indent: int | None = 1) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Analysis:
+        return cls(
+            media=MediaInfo.from_dict(d["media"]),
+            events=tuple(SoundEvent.from_dict(e) for e in d.get("events", ())),
+            models=dict(d.get("models", {})),
+            options=dict(d.get("options", {})),
+        )
+
+
+def sort_events(events: Sequence[SoundEvent]) -> tuple[SoundEvent, ...]:
+    """Events sorted by (start, end, label) with ids ``e0001``.. assigned in that order."""
+    ordered = sorted(events, key=lambda e: (e.start, e.end, e.label))
+    return tuple(dataclasses.replace(e, id=f"e{i:04d}") for i, e in enumerate(ordered, 1))
