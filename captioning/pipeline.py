@@ -1,12 +1,32 @@
-"""Source -> media -> analyzers -> detection -> Analysis. (Work in progress: see issue 2.)"""
+"""The analysis pipeline: source -> media (decode once) -> analyzers -> detection -> Analysis.
+
+Example::
+
+    from captioning import analyze
+    analysis = analyze("clip.mp4")
+    for ev in analysis.events:
+        print(ev.start, ev.end, ev.caption)
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+import functools
+import logging
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from captioning.events import Analysis
-from captioning.progress import ProgressHook
+from captioning.detection import DetectionOptions, detect_events
+from captioning.errors import InvalidOptionsError, MediaError
+from captioning.events import Analysis, SoundEvent
+from captioning.features import FeatureExtractor
+from captioning.media import iter_audio, probe
+from captioning.progress import ProgressHook, no_progress
+from captioning.vocabulary import Vocabulary, load_vocabulary
+
+logger = logging.getLogger("captioning")
 
 
 @dataclass(frozen=True)
@@ -14,28 +34,96 @@ class AnalysisOptions:
     """What to detect. Units are in the field names.
 
     Attributes:
-        min_confidence: events below this confidence are dropped from the result (0 keeps all).
+        min_confidence: events below this confidence are dropped from the result (0 keeps all; caption
+            renderers apply their own, stricter threshold and list what they leave out).
         ambience: report steady backgrounds (wind, rain, birdsong) as one background event each.
         visual: detect sounds from the pictures (not implemented yet; True raises InvalidOptionsError).
         max_duration_s: refuse media longer than this (None: no limit).
+        detection: low-level detection parameters.
     """
 
     min_confidence: float = 0.0
     ambience: bool = True
     visual: bool = False
     max_duration_s: float | None = None
+    detection: DetectionOptions = field(default_factory=DetectionOptions)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.min_confidence <= 1.0:
+            raise InvalidOptionsError(f"min_confidence must be within 0..1, got {self.min_confidence}")
+        if self.visual:
+            raise InvalidOptionsError("visual detection is not implemented yet; analyse the audio track")
+        if self.max_duration_s is not None and self.max_duration_s <= 0:
+            raise InvalidOptionsError(f"max_duration_s must be positive, got {self.max_duration_s}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Analyzers:
+    """The loaded models, shared by every input of a run (load once with :func:`load_analyzers`)."""
+
+    tagger: Any  # models.yamnet.YamNet
+    vad: Any  # models.vad.SileroVAD
+    vocabulary: Vocabulary
+
+    @property
+    def versions(self) -> dict[str, str]:
+        return {"audio_tagger": self.tagger.version, "speech_activity": self.vad.version}
+
+
+@functools.lru_cache(maxsize=1)
+def load_analyzers() -> Analyzers:
+    """Load every model once per process (cached). Raises ModelLoadError with a fix when one is missing."""
+    from models.vad import load_vad
+    from models.yamnet import load_yamnet
+
+    return Analyzers(tagger=load_yamnet(), vad=load_vad(), vocabulary=load_vocabulary())
 
 
 def analyze(
     source: str | Path,
     options: AnalysisOptions | None = None,
     *,
+    analyzers: Analyzers | None = None,
     hook: ProgressHook | None = None,
 ) -> Analysis:
     """Analyse one media file into an :class:`Analysis` (events sorted by start).
 
+    Parameters:
+        source: path of a video or audio file (anything FFmpeg reads).
+        options: what to detect (defaults: :class:`AnalysisOptions`).
+        analyzers: loaded models; defaults to the process-wide cached set.
+        hook: progress callback, called with seconds of media time done.
+
     Raises:
         MediaError: the file is missing, not media, truncated, or has no audio stream.
         InvalidOptionsError: an option is out of range or not implemented.
+        ModelLoadError: a model package is missing.
     """
-    raise NotImplementedError
+    options = options or AnalysisOptions()
+    hook = hook or no_progress
+    info = probe(source)
+    if options.max_duration_s is not None and info.duration > options.max_duration_s:
+        raise MediaError(f"{info.path}: media is {info.duration:.0f} s long, the limit is "
+                         f"{options.max_duration_s:.0f} s")
+    analyzers = analyzers or load_analyzers()
+    t0 = time.perf_counter()
+    total = max(info.duration, 1e-3)
+    hook("decode", completed=0.0, total=total)
+    extractor = FeatureExtractor(analyzers.tagger, analyzers.vad)
+    for chunk in iter_audio(info):
+        extractor.push(chunk.samples)
+        hook("analyze", completed=min(total, chunk.start + chunk.samples.size / 16000), total=total)
+    feats = extractor.finish()
+    tagger = analyzers.tagger
+    events: tuple[SoundEvent, ...] = detect_events(
+        feats, analyzers.vocabulary, tagger.class_names, [c.mid for c in tagger.classes],
+        options.detection, ambience=options.ambience,
+    )
+    if options.min_confidence > 0:
+        events = tuple(e for e in events if e.confidence >= options.min_confidence)
+    hook("detect", completed=total, total=total)
+    logger.info("%s: %d events in %.2f s", info.path, len(events), time.perf_counter() - t0)
+    return Analysis(media=info, events=events, models=analyzers.versions, options=options.to_dict())

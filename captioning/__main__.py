@@ -1,0 +1,3 @@
+from captioning.cli import main
+
+main()

@@ -1,0 +1,199 @@
+"""The ``soundcue`` command line: a thin shell over :func:`captioning.analyze` and the writers.
+
+    soundcue caption INPUT [INPUT ...] -o OUTDIR [--quiet] [--json]
+
+Each input gets ``OUTDIR/<stem>/`` with events.json, captions.vtt and captions.srt (plus haptics etc. when
+asked). Exit status: 0 when every input succeeded, 2 when any input (or the command line) was bad; the
+other inputs of the run are still processed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from captioning.errors import CaptioningError
+from captioning.outputs import OutputOptions, write_outputs
+from captioning.progress import ProgressHook
+
+app = typer.Typer(
+    name="soundcue",
+    help="Find the sound events of a video and write SDH sound captions, haptic cues and more.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+EXIT_BAD_INPUT = 2
+
+
+def _error(msg: str) -> None:
+    typer.echo(f"soundcue: error: {msg}", err=True)
+
+
+@contextlib.contextmanager
+def _progress(enabled: bool) -> Iterator[Any]:
+    """A Rich progress bar over media time on stderr (no-op when disabled or not a terminal)."""
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    console = Console(stderr=True)
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[media]}"),
+        TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False,
+        disable=not console.is_terminal,
+    ) as progress:
+        yield progress
+
+
+def _hook_for(progress: Any, name: str) -> ProgressHook | None:
+    if progress is None:
+        return None
+    task = progress.add_task(name, total=None, media="")
+
+    def hook(stage: str, *, completed: float, total: float) -> None:
+        progress.update(task, completed=completed, total=total,
+                        media=f"{completed:6.1f}/{total:.1f} s {stage}")
+
+    return hook
+
+
+def _unique_dir(out_dir: Path, stem: str, taken: set[str]) -> Path:
+    name, k = stem, 2
+    while name in taken:
+        name, k = f"{stem}_{k}", k + 1
+    taken.add(name)
+    return out_dir / name
+
+
+def _replace_dir(tmp: Path, final: Path) -> None:
+    """Move a finished temp dir into place; an earlier result is replaced only now, never lost on error."""
+    old = None
+    if final.exists():
+        old = final.with_name(f".{final.name}.old-{os.getpid()}")
+        final.rename(old)
+    tmp.rename(final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+@app.command()
+def caption(
+    inputs: Annotated[list[Path], typer.Argument(help="Video or audio files (MP4/MOV/MKV/WebM/AVI, WAV/MP3/FLAC/OGG/M4A).",
+                                                 show_default=False)],
+    output_dir: Annotated[Path, typer.Option("-o", "--output-dir", help="Directory for results; one sub-directory per input.")] = Path("soundcue-out"),
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON summary on stdout.")] = False,
+    style: Annotated[str, typer.Option(help="Caption style profile: netflix, dcmp or bbc.")] = "netflix",
+    min_confidence: Annotated[float, typer.Option(help="Leave events below this confidence (0..1) out of the caption track; they go to captions.review.json.")] = 0.5,
+    haptics: Annotated[bool, typer.Option("--haptics", help="Also write haptic cues (haptics.json, .ahap, .android.json, .web.json).")] = False,
+    timeline: Annotated[bool, typer.Option("--timeline", help="Also write timeline.png (events, captions, haptics against time).")] = False,
+    no_ambience: Annotated[bool, typer.Option("--no-ambience", help="Do not report steady background sounds (wind, rain, birdsong).")] = False,
+) -> None:
+    """Detect the sound events of each input and write events.json, captions.vtt and captions.srt."""
+    from captioning.pipeline import AnalysisOptions, analyze, load_analyzers
+
+    if not 0.0 <= min_confidence <= 1.0:
+        _error(f"--min-confidence must be within 0..1, got {min_confidence}")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    try:
+        out_opts = _output_options(style=style, min_confidence=min_confidence, haptics=haptics, timeline=timeline)
+        analysis_opts = AnalysisOptions(ambience=not no_ambience)
+        t_load = time.perf_counter()
+        analyzers = load_analyzers()
+        load_s = time.perf_counter() - t_load
+    except CaptioningError as e:
+        _error(str(e))
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+
+    summary: list[dict[str, Any]] = []
+    failed = 0
+    taken: set[str] = set()
+    with _progress(not quiet and not as_json) as progress:
+        for path in inputs:
+            final = _unique_dir(output_dir, path.stem, taken)
+            t0 = time.perf_counter()
+            try:
+                analysis = analyze(path, analysis_opts, analyzers=analyzers, hook=_hook_for(progress, path.name))
+                output_dir.mkdir(parents=True, exist_ok=True)
+                tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=output_dir))
+                try:
+                    files = write_outputs(analysis, tmp, out_opts)
+                    _replace_dir(tmp, final)
+                except BaseException:
+                    shutil.rmtree(tmp, ignore_errors=True)
+                    raise
+            except CaptioningError as e:
+                failed += 1
+                _error(str(e))
+                summary.append({"input": str(path), "status": "failed", "error": str(e)})
+                continue
+            except Exception as e:  # the one broad catch: a bug on one input must not stop the others
+                failed += 1
+                logging.getLogger("captioning").debug("unexpected failure", exc_info=True)
+                _error(f"{path}: unexpected failure ({type(e).__name__}: {e})")
+                summary.append({"input": str(path), "status": "failed", "error": f"{type(e).__name__}: {e}"})
+                continue
+            n_fg = sum(1 for e in analysis.events if not e.background)
+            summary.append({
+                "input": str(path), "status": "ok", "output_dir": str(final),
+                "files": sorted(files), "duration_s": round(analysis.media.duration, 3),
+                "events": len(analysis.events), "foreground_events": n_fg,
+                "processing_s": round(time.perf_counter() - t0, 3),
+            })
+            if not quiet and not as_json:
+                typer.echo(f"{path}: {len(analysis.events)} events -> {final}/ ({', '.join(sorted(files))})")
+    if as_json:
+        typer.echo(json.dumps({"model_load_s": round(load_s, 3), "results": summary}, indent=1))
+    if failed:
+        raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _output_options(*, style: str, min_confidence: float, haptics: bool, timeline: bool) -> OutputOptions:
+    outputs = {"events", "captions"}
+    caption_opts: Any = None
+    try:
+        from captioning.captions import CaptionOptions
+    except ImportError:  # pragma: no cover - only while the captions package is being built
+        CaptionOptions = None  # type: ignore[misc,assignment]  # noqa: N806
+    if CaptionOptions is not None:
+        caption_opts = CaptionOptions(style=style, min_confidence=min_confidence)
+    if haptics:
+        outputs.add("haptics")
+    if timeline:
+        outputs.add("timeline")
+    return OutputOptions(outputs=frozenset(outputs), captions=caption_opts)
+
+
+def _register_plugins() -> None:
+    """Commands that live with their feature: check-captions (captions), serve/submit (service)."""
+    for module in ("captioning.captions.cli", "app.cli"):
+        try:
+            mod = __import__(module, fromlist=["register"])
+        except ImportError:
+            continue
+        mod.register(app)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    _register_plugins()
+    app()
+
+
+if __name__ == "__main__":
+    main()

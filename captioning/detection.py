@@ -1,0 +1,336 @@
+"""Detection: per-frame features and tagger scores -> a list of SoundEvents.
+
+The approach (issue 2), in order:
+
+1. **Background model.** Per mel band, a running low percentile of the log-mel over a few seconds is the
+   file's steady background (wind, rain, birdsong, room tone). Foreground activity is how far each frame
+   rises above it, averaged over bands, so a sound is found in the bands where it is, not drowned by a loud
+   background elsewhere in the spectrum.
+2. **Class-agnostic segments.** Activity is smoothed and thresholded with hysteresis; short gaps are bridged,
+   tiny blips dropped. Each segment's onset is refined on the 10 ms grid to where its energy starts rising.
+3. **Labelling.** YAMNet runs on dense patches (every 50 ms). For a segment we pool the patches that hold most
+   of it, subtract each class's file-level background score, drop classes that cannot be a caption
+   (speech is dialogue; "Silence", room tone), and prefer specific classes over ontology roots.
+4. **Merging.** Adjacent segments with the same label (footsteps, hammering, barking) become one event.
+5. **Ambience.** Classes present through most of the file become one background event each instead of a
+   stream of foreground events.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from captioning.events import ENVELOPE_RATE_HZ, SoundEvent, sort_events
+from captioning.features import Features
+from captioning.vocabulary import Vocabulary, VocabularyEntry
+
+_DB_PER_NEPER = 20.0 / np.log(10.0)  # log-mel is ln(magnitude); this turns differences into dB
+
+
+@dataclass(frozen=True)
+class DetectionOptions:
+    """Detection parameters. Units are in the names.
+
+    Attributes:
+        background_window_s: span of the running background estimate.
+        background_percentile: percentile of each band's level taken as background.
+        on_db / off_db: hysteresis thresholds on mean per-band rise above background.
+        peak_db: a segment must rise at least this far above background somewhere.
+        bridge_gap_s: gaps shorter than this inside a sound are bridged.
+        min_event_s: shortest event reported.
+        merge_gap_s: same-label events closer than this merge into one.
+        max_backtrack_s: how far an onset may move back to where its energy starts rising.
+        min_label_contrast: a class must beat its file-level background score by this much to label.
+        ambience_presence: fraction of the file a class must be present in to be an ambience bed.
+        speech_threshold: mean Silero probability above which a segment is treated as dialogue.
+    """
+
+    background_window_s: float = 4.0
+    background_percentile: float = 20.0
+    on_db: float = 4.0
+    off_db: float = 2.0
+    peak_db: float = 7.0
+    bridge_gap_s: float = 0.25
+    min_event_s: float = 0.08
+    merge_gap_s: float = 0.6
+    max_backtrack_s: float = 0.08
+    min_label_contrast: float = 0.08
+    ambience_presence: float = 0.5
+    speech_threshold: float = 0.5
+
+
+# Weights that make a specific class ("Bark") beat its ontology root ("Animal") at similar scores.
+_SPECIFICITY_WEIGHT = {1: 0.45, 2: 0.8, 3: 1.0}
+_UNMAPPED_WEIGHT = 0.5
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A class-agnostic stretch of foreground activity, in seconds."""
+
+    start: float
+    end: float
+    peak_db: float  # peak rise above background
+
+
+def background_rise(feat: Features, opts: DetectionOptions) -> np.ndarray:
+    """Mean per-band rise of each frame above the running background, in dB: shape=(n_frames,)."""
+    mel = feat.logmel
+    if mel.shape[0] == 0:
+        return np.zeros(0, np.float32)
+    block = 10  # frames (100 ms) per block for a cheap running percentile
+    n_blocks = max(1, mel.shape[0] // block)
+    blocks = mel[: n_blocks * block].reshape(n_blocks, block, -1).mean(axis=1)
+    size = max(3, int(round(opts.background_window_s / (block * feat.frame_s))) | 1)
+    floor_blocks = ndimage.percentile_filter(blocks, opts.background_percentile, size=(size, 1), mode="nearest")
+    idx = np.minimum(np.arange(mel.shape[0]) // block, n_blocks - 1)
+    rise = np.maximum(0.0, mel - floor_blocks[idx]) * _DB_PER_NEPER
+    return rise.mean(axis=1).astype(np.float32)
+
+
+def find_segments(rise: np.ndarray, feat: Features, opts: DetectionOptions) -> list[Segment]:
+    """Hysteresis segmentation of the background rise curve into foreground segments."""
+    if rise.size == 0:
+        return []
+    smooth = ndimage.uniform_filter1d(rise, size=3, mode="nearest")
+    on = smooth > opts.on_db
+    keep = smooth > opts.off_db
+    labels, n = ndimage.label(keep)
+    if n == 0:
+        return []
+    has_on = ndimage.maximum(on, labels, index=np.arange(1, n + 1)).astype(bool)
+    active = np.isin(labels, np.nonzero(has_on)[0] + 1)
+    gap = int(round(opts.bridge_gap_s / feat.frame_s))
+    if gap > 0:
+        active = ndimage.binary_closing(np.pad(active, gap), structure=np.ones(gap)) [gap:-gap]
+    labels, n = ndimage.label(active)
+    segs: list[Segment] = []
+    max_back = int(round(opts.max_backtrack_s / feat.frame_s))
+    for sl in ndimage.find_objects(labels):
+        i0, i1 = sl[0].start, sl[0].stop
+        peak = float(smooth[i0:i1].max())
+        if peak < opts.peak_db:
+            continue
+        # Onset refinement: walk back while the energy keeps falling (the rise started earlier).
+        j = i0
+        while j > 0 and i0 - j < max_back and rise[j - 1] < rise[j] and rise[j - 1] > 0.5:
+            j -= 1
+        start = float(feat.frame_time(j)) - 0.5 * feat.frame_s
+        end = float(feat.frame_time(i1 - 1)) + 0.5 * feat.frame_s
+        if end - start >= opts.min_event_s:
+            segs.append(Segment(max(0.0, start), min(feat.duration, end), peak))
+    return segs
+
+
+@dataclass(frozen=True)
+class _Label:
+    entry: VocabularyEntry | None
+    classes: tuple[int, ...]  # AudioSet class indices, best first
+    score: float  # pooled probability of the best class
+    contrast: float
+    dialogue: bool
+
+
+class Labeller:
+    """Pools YAMNet scores for a time span and picks the caption label (see module docstring)."""
+
+    def __init__(self, feat: Features, vocab: Vocabulary, class_names: Sequence[str], opts: DetectionOptions,
+                 active: np.ndarray) -> None:
+        self.feat, self.vocab, self.names, self.opts = feat, vocab, list(class_names), opts
+        n_cls = len(self.names)
+        self.entries: list[VocabularyEntry | None] = [vocab.for_audioset(n) for n in self.names]
+        weight = np.full(n_cls, _UNMAPPED_WEIGHT, np.float32)
+        usable = np.ones(n_cls, bool)
+        self.dialogue_cls = np.zeros(n_cls, bool)
+        for i, e in enumerate(self.entries):
+            if e is None:
+                continue
+            weight[i] = _SPECIFICITY_WEIGHT.get(e.specificity, 0.8)
+            if e.role in ("ignore", "dialogue"):
+                usable[i] = False
+            self.dialogue_cls[i] = e.role == "dialogue"
+        self.weight, self.usable = weight, usable
+        scores = feat.scores
+        # File-level background score per class: the median over patches with little foreground.
+        if scores.shape[0]:
+            p_start, p_end = feat.patch_span(np.arange(scores.shape[0]))
+            quiet = ~self._overlaps_active(p_start, p_end, active)
+            base = scores[quiet] if quiet.sum() >= 5 else scores
+            self.background = np.median(base, axis=0)
+        else:
+            self.background = np.zeros(n_cls, np.float32)
+
+    def _overlaps_active(self, s: np.ndarray, e: np.ndarray, active: np.ndarray) -> np.ndarray:
+        csum = np.concatenate([[0], np.cumsum(active)])
+        i0 = np.clip((s / self.feat.frame_s).astype(int), 0, active.size)
+        i1 = np.clip((e / self.feat.frame_s).astype(int), 0, active.size)
+        return (csum[i1] - csum[i0]) > 0.2 * (i1 - i0 + 1)
+
+    def pooled(self, start: float, end: float) -> np.ndarray:
+        """Class scores for [start, end): mean over the patches holding most of the span, shape=(521,)."""
+        scores = self.feat.scores
+        if scores.shape[0] == 0:
+            return np.zeros(len(self.names), np.float32)
+        p_start, p_end = self.feat.patch_span(np.arange(scores.shape[0]))
+        overlap = np.clip(np.minimum(p_end, end) - np.maximum(p_start, start), 0.0, None)
+        frac = overlap / min(end - start, float(p_end[0] - p_start[0]))
+        sel = frac >= 0.7 * frac.max()
+        w = frac[sel]
+        pooled: np.ndarray = (scores[sel] * w[:, None]).sum(axis=0) / w.sum()
+        return pooled
+
+    def speech_fraction(self, start: float, end: float) -> float:
+        sp = self.feat.speech
+        if sp.size == 0:
+            return 0.0
+        from models.vad import CHUNK_S
+
+        i0, i1 = int(start / CHUNK_S), max(int(start / CHUNK_S) + 1, int(np.ceil(end / CHUNK_S)))
+        return float(np.mean(sp[i0:i1] > self.opts.speech_threshold)) if i0 < sp.size else 0.0
+
+    def label(self, start: float, end: float) -> _Label:
+        pooled = self.pooled(start, end)
+        contrast = pooled - self.background
+        # Dialogue: Silero hears speech and the tagger's best vocal class is a speech class.
+        speechy = self.speech_fraction(start, end) >= 0.5
+        top_dialogue = float(pooled[self.dialogue_cls].max()) if self.dialogue_cls.any() else 0.0
+        rank = np.where(self.usable, np.maximum(contrast, 0.0) * self.weight + 0.25 * pooled * self.weight, -1.0)
+        order = np.argsort(-rank)
+        best = int(order[0])
+        dialogue = speechy and top_dialogue >= pooled[best]
+        if rank[best] <= 0 or contrast[best] < self.opts.min_label_contrast:
+            return _Label(None, tuple(int(i) for i in order[:3] if rank[i] > 0), float(pooled[best]),
+                          float(contrast[best]), dialogue)
+        entry = self.entries[best]
+        classes = [best]
+        if entry is not None:
+            # Other classes of the same label next (most specific first), then the runners-up.
+            same = [i for i in order[1:12] if self.entries[i] is entry and rank[i] > 0]
+            classes += same
+        classes += [int(i) for i in order[1:6] if int(i) not in classes and rank[i] > 0]
+        return _Label(entry, tuple(classes[:5]), float(pooled[best]), float(contrast[best]), dialogue)
+
+
+def _entry_for(label: _Label, vocab: Vocabulary) -> VocabularyEntry | None:
+    if label.entry is not None:
+        return label.entry
+    return vocab["sound"] if "sound" in vocab else None
+
+
+def detect_events(
+    feat: Features,
+    vocab: Vocabulary,
+    class_names: Sequence[str],
+    class_ids: Sequence[str],
+    opts: DetectionOptions | None = None,
+    *,
+    ambience: bool = True,
+) -> tuple[SoundEvent, ...]:
+    """Turn one file's features into sorted SoundEvents (see module docstring for the method)."""
+    opts = opts or DetectionOptions()
+    if feat.n_frames == 0:
+        return ()
+    rise = background_rise(feat, opts)
+    segments = find_segments(rise, feat, opts)
+    active = np.zeros(feat.n_frames, bool)
+    for s in segments:
+        active[int(s.start / feat.frame_s):int(np.ceil(s.end / feat.frame_s))] = True
+    labeller = Labeller(feat, vocab, class_names, opts, active)
+    beds = _ambience_beds(feat, labeller, opts) if ambience else []
+    bed_labels = {e.label for e, _, _ in beds}
+
+    events: list[SoundEvent] = []
+    for seg in segments:
+        lab = labeller.label(seg.start, seg.end)
+        if lab.dialogue:
+            continue
+        entry = _entry_for(lab, vocab)
+        if entry is None:
+            continue
+        if entry.label in bed_labels and lab.contrast < 0.3:
+            continue  # a louder moment of the background bed, not a new sound
+        events.append(_make_event(feat, seg.start, seg.end, entry, lab, class_names, class_ids))
+    events = _merge_same_label(events, vocab, opts)
+    for entry, t0, t1 in beds:
+        pooled = labeller.pooled(t0, t1)
+        idx = tuple(sorted((class_names.index(n) for n in entry.audioset if n in class_names),
+                           key=lambda i: -pooled[i]))
+        lab = _Label(entry, idx[:3], float(pooled[idx[0]]) if idx else 0.5, 0.0, False)
+        ev = _make_event(feat, t0, t1, entry, lab, class_names, class_ids)
+        events.append(dataclasses.replace(ev, background=True, kind="sustained",
+                                          caption=entry.caption_sustained, category=ev.category))
+    return sort_events(events)
+
+
+def _ambience_beds(feat: Features, labeller: Labeller, opts: DetectionOptions
+                   ) -> list[tuple[VocabularyEntry, float, float]]:
+    """Ambience classes present through most of the file, with the span where they are present."""
+    scores = feat.scores
+    if scores.shape[0] < 10:
+        return []
+    beds: dict[str, tuple[VocabularyEntry, float, float, float]] = {}
+    p_start, p_end = feat.patch_span(np.arange(scores.shape[0]))
+    smooth = ndimage.uniform_filter1d(scores, size=9, axis=0, mode="nearest")
+    for i, entry in enumerate(labeller.entries):
+        if entry is None or entry.role != "ambience":
+            continue
+        present = smooth[:, i] >= 0.2
+        if present.mean() < opts.ambience_presence:
+            continue
+        idx = np.nonzero(present)[0]
+        strength = float(np.median(scores[:, i]))
+        prev = beds.get(entry.label)
+        if prev is None or strength > prev[3]:
+            beds[entry.label] = (entry, float(p_start[idx[0]]), min(feat.duration, float(p_end[idx[-1]])), strength)
+    return [(e, t0, t1) for e, t0, t1, _ in beds.values()]
+
+
+def _make_event(feat: Features, start: float, end: float, entry: VocabularyEntry, lab: _Label,
+                class_names: Sequence[str], class_ids: Sequence[str]) -> SoundEvent:
+    i0 = int(start / feat.frame_s)
+    i1 = max(i0 + 1, int(np.ceil(end / feat.frame_s)))
+    level = feat.level_db[i0:i1].astype(np.float64)
+    power = 10 ** (level / 10)
+    loudness = float(10 * np.log10(power.mean() + 1e-12))
+    cent = float((feat.centroid_hz[i0:i1] * power).sum() / (power.sum() + 1e-12))
+    step = max(1, int(round(1 / (ENVELOPE_RATE_HZ * feat.frame_s))))
+    env = tuple(float(10 * np.log10(power[k:k + step].mean() + 1e-12)) for k in range(0, power.size, step))
+    confidence = float(np.clip(0.5 * lab.score + 0.5 * min(1.0, max(0.0, lab.contrast) * 2.0), 0.0, 1.0))
+    if lab.entry is None:
+        confidence = min(confidence, 0.3)
+    end = max(end, start + 0.01)
+    return SoundEvent(
+        start=start, end=end, label=entry.label, caption=entry.caption_for(end - start),
+        category=entry.category, confidence=confidence, loudness=max(loudness, -120.0), source="audio",
+        kind=entry.kind, audioset=tuple(class_names[i] for i in lab.classes),
+        audioset_ids=tuple(class_ids[i] for i in lab.classes), peak_loudness=float(max(env)) if env else None,
+        centroid_hz=cent, envelope=env,
+    )
+
+
+def _merge_same_label(events: list[SoundEvent], vocab: Vocabulary, opts: DetectionOptions) -> list[SoundEvent]:
+    """Merge consecutive same-label events separated by less than ``merge_gap_s`` (footsteps, barking)."""
+    out: list[SoundEvent] = []
+    for ev in sorted(events, key=lambda e: e.start):
+        if out and out[-1].label == ev.label and ev.start - out[-1].end < opts.merge_gap_s:
+            prev = out[-1]
+            end = max(prev.end, ev.end)
+            caption = vocab[prev.label].caption_for(end - prev.start) if prev.label in vocab else prev.caption
+            out[-1] = dataclasses.replace(
+                prev, end=end, confidence=max(prev.confidence, ev.confidence), caption=caption,
+                loudness=max(prev.loudness, ev.loudness),
+                peak_loudness=max(prev.peak_loudness or -120.0, ev.peak_loudness or -120.0),
+                envelope=prev.envelope + _gap_envelope(prev.end, ev.start) + ev.envelope,
+            )
+        else:
+            out.append(ev)
+    return out
+
+
+def _gap_envelope(t0: float, t1: float) -> tuple[float, ...]:
+    return (-120.0,) * max(0, int(round((t1 - t0) * ENVELOPE_RATE_HZ)))
