@@ -24,7 +24,7 @@ import json
 import statistics
 import sys
 import types
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -224,6 +224,33 @@ def background_kind(source: str) -> str | None:
     """Kind of a background recording from its name in build.json (``pkg:path/birds2.ogg`` -> "birds")."""
     stem = Path(source.split(":", 1)[-1]).stem.lower()
     return BACKGROUND_FILES.get(stem)
+
+
+def iter_pcm(path: str | Path, rate: int = 16000) -> Iterator[np.ndarray]:
+    """Decode a file's first audio stream with PyAV, streaming.
+
+    Yields:
+        shape=(n,) float32 mono chunks at ``rate`` Hz, in order (resampler flushed at the end).
+    """
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        stream.codec_context.thread_type = "AUTO"
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+        for frame in container.decode(stream):
+            for out in resampler.resample(frame):
+                yield out.to_ndarray().reshape(-1)
+        for out in resampler.resample(None):
+            yield out.to_ndarray().reshape(-1)
+
+
+def duration_s(path: str | Path) -> float:
+    """Container duration in seconds (0.0 when unknown)."""
+    import av
+
+    with av.open(str(path)) as container:
+        return float(container.duration / av.time_base) if container.duration else 0.0
 
 
 # ---------------------------------------------------------------------------------------------- labels
@@ -426,12 +453,28 @@ def per_label(scores: Sequence[FileScore]) -> dict[str, dict[str, float | int]]:
     return table
 
 
+def confusions(scores: Sequence[FileScore], top: int = 4) -> dict[str, list[tuple[str, int]]]:
+    """Per dev label, the most frequent first AudioSet names of predictions found at the right time
+    (class-agnostic match) but not accepted for that label: what the labelling said instead."""
+    counts: dict[str, dict[str, int]] = {}
+    for s in scores:
+        named = {i for i, _ in s.labelled}
+        for i, j in s.agnostic:
+            if i in named:
+                continue
+            first = s.preds[j].audioset[0] if s.preds[j].audioset else "(none)"
+            c = counts.setdefault(s.refs[i].label, {})
+            c[first] = c.get(first, 0) + 1
+    return {lab: sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[:top] for lab, c in sorted(counts.items())}
+
+
 def summarize(scores: Sequence[FileScore], *, with_sed_eval: bool = True) -> dict[str, Any]:
     """All figures for a set of scored files, JSON-ready."""
     ag = sum((s.agnostic_prf for s in scores), PRF(0, 0, 0))
     lab = sum((s.labelled_prf for s in scores), PRF(0, 0, 0))
     errors = [e for s in scores for e in s.onset_errors()]
     dropped = [p for s in scores for p in s.dropped_background]
+    raw = PRF(ag.tp, ag.fp + len(dropped), ag.fn)
     out: dict[str, Any] = {
         "files": len(scores),
         "n_ref": sum(len(s.refs) for s in scores),
@@ -439,9 +482,11 @@ def summarize(scores: Sequence[FileScore], *, with_sed_eval: bool = True) -> dic
         "background_dropped": len(dropped),
         "background_dropped_flagged": sum(p.background for p in dropped),
         "onset_agnostic": ag.to_dict(),
+        "onset_agnostic_without_background_drop": raw.to_dict(),
         "onset_labelled": lab.to_dict(),
         "median_abs_onset_error_ms": round(1000 * statistics.median(errors), 1) if errors else None,
         "per_label": per_label(scores),
+        "confusions": confusions(scores),
     }
     if with_sed_eval:
         out["event_based_agnostic"] = event_based(scores, labelled=False).to_dict()
