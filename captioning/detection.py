@@ -43,18 +43,22 @@ class DetectionOptions:
         peak_db: a segment must rise at least this far above background somewhere.
         bridge_gap_s: gaps shorter than this inside a sound are bridged.
         min_event_s: shortest event reported.
-        merge_gap_s: same-label events closer than this merge into one.
+        merge_gap_s: same-label (or similar-sounding, see merge_similarity) events closer than this merge.
+        merge_similarity: cosine similarity of tagger profiles above which neighbouring fragments merge.
         max_backtrack_s: how far an onset may move back to where its energy starts rising.
         min_label_contrast: a class must beat its file-level background score by this much to label.
         ambience_presence: fraction of the file a class must be present in to be an ambience bed.
         speech_threshold: mean Silero probability above which a segment is treated as dialogue.
+        split_db: a level jump this large within 50 ms starts a new segment (a new sound).
+        min_split_s: shortest piece a split may leave.
+        min_level_over_bg_db: the loudest 50 ms of an event must be this far above the running median level.
     """
 
     background_window_s: float = 4.0
-    background_percentile: float = 20.0
-    on_db: float = 4.0
-    off_db: float = 2.0
-    peak_db: float = 7.0
+    background_percentile: float = 50.0
+    on_db: float = 8.0
+    off_db: float = 4.0
+    peak_db: float = 10.0
     bridge_gap_s: float = 0.25
     min_event_s: float = 0.08
     merge_gap_s: float = 0.6
@@ -62,6 +66,11 @@ class DetectionOptions:
     min_label_contrast: float = 0.08
     ambience_presence: float = 0.5
     speech_threshold: float = 0.5
+    split_db: float = 10.0
+    min_level_over_bg_db: float = 9.0
+    merge_similarity: float = 0.5
+    spread_weight: float = 2.0
+    min_split_s: float = 0.25
 
 
 # Weights that make a specific class ("Bark") beat its ontology root ("Animal") at similar scores.
@@ -79,18 +88,25 @@ class Segment:
 
 
 def background_rise(feat: Features, opts: DetectionOptions) -> np.ndarray:
-    """Mean per-band rise of each frame above the running background, in dB: shape=(n_frames,)."""
+    """How far each frame rises above the running background, in dB: shape=(n_frames,).
+
+    Per band, the background power is a running percentile over ``background_window_s``; a frame's rise is
+    the mean over bands of its power relative to that background. Averaging *ratios* (not levels) lets a
+    sound that is 20 dB up in a few bands stand out against a background that is loud elsewhere, while the
+    random fluctuation of a steady background averages out over 64 bands.
+    """
     mel = feat.logmel
     if mel.shape[0] == 0:
         return np.zeros(0, np.float32)
+    power = ndimage.uniform_filter1d(np.exp(2.0 * mel.astype(np.float64)), 3, axis=0, mode="nearest")
     block = 10  # frames (100 ms) per block for a cheap running percentile
-    n_blocks = max(1, mel.shape[0] // block)
-    blocks = mel[: n_blocks * block].reshape(n_blocks, block, -1).mean(axis=1)
+    n_blocks = max(1, power.shape[0] // block)
+    blocks = np.log(power[: n_blocks * block].reshape(n_blocks, block, -1).mean(axis=1))
     size = max(3, int(round(opts.background_window_s / (block * feat.frame_s))) | 1)
-    floor_blocks = ndimage.percentile_filter(blocks, opts.background_percentile, size=(size, 1), mode="nearest")
-    idx = np.minimum(np.arange(mel.shape[0]) // block, n_blocks - 1)
-    rise = np.maximum(0.0, mel - floor_blocks[idx]) * _DB_PER_NEPER
-    return rise.mean(axis=1).astype(np.float32)
+    floor = ndimage.percentile_filter(blocks, opts.background_percentile, size=(size, 1), mode="nearest")
+    idx = np.minimum(np.arange(power.shape[0]) // block, n_blocks - 1)
+    ratio = (power / np.exp(floor[idx])).mean(axis=1)
+    return (10.0 * np.log10(ratio + 1e-12)).astype(np.float32)
 
 
 def find_segments(rise: np.ndarray, feat: Features, opts: DetectionOptions) -> list[Segment]:
@@ -111,20 +127,55 @@ def find_segments(rise: np.ndarray, feat: Features, opts: DetectionOptions) -> l
     labels, n = ndimage.label(active)
     segs: list[Segment] = []
     max_back = int(round(opts.max_backtrack_s / feat.frame_s))
+    splits = _strong_onsets(rise, feat, opts)
     for sl in ndimage.find_objects(labels):
         i0, i1 = sl[0].start, sl[0].stop
-        peak = float(smooth[i0:i1].max())
-        if peak < opts.peak_db:
+        if float(smooth[i0:i1].max()) < opts.peak_db:
             continue
-        # Onset refinement: walk back while the energy keeps falling (the rise started earlier).
-        j = i0
-        while j > 0 and i0 - j < max_back and rise[j - 1] < rise[j] and rise[j - 1] > 0.5:
-            j -= 1
-        start = float(feat.frame_time(j)) - 0.5 * feat.frame_s
-        end = float(feat.frame_time(i1 - 1)) + 0.5 * feat.frame_s
-        if end - start >= opts.min_event_s:
-            segs.append(Segment(max(0.0, start), min(feat.duration, end), peak))
+        inner = [k for k in splits if i0 + _frames(opts.min_split_s, feat) <= k < i1 - _frames(opts.min_event_s, feat)]
+        bounds = [i0] + _spaced(inner, _frames(opts.min_split_s, feat)) + [i1]
+        for a, b in zip(bounds[:-1], bounds[1:], strict=False):
+            peak = float(smooth[a:b].max())
+            if peak < opts.peak_db:
+                continue
+            j = _backtrack(rise, a, max_back)
+            start = float(feat.frame_time(j)) - 0.5 * feat.frame_s
+            end = float(feat.frame_time(b - 1)) + 0.5 * feat.frame_s
+            if end - start >= opts.min_event_s:
+                segs.append(Segment(max(0.0, start), min(feat.duration, end), peak))
     return segs
+
+
+def _frames(seconds: float, feat: Features) -> int:
+    return max(1, int(round(seconds / feat.frame_s)))
+
+
+def _spaced(idx: list[int], min_gap: int) -> list[int]:
+    out: list[int] = []
+    for k in idx:
+        if not out or k - out[-1] >= min_gap:
+            out.append(k)
+    return out
+
+
+def _backtrack(rise: np.ndarray, i: int, max_back: int) -> int:
+    """Move an onset back while the level keeps falling: the sound started where its rise began."""
+    j = i
+    while j > 0 and i - j < max_back and rise[j - 1] < rise[j] and rise[j - 1] > 0.5:
+        j -= 1
+    return j
+
+
+def _strong_onsets(rise: np.ndarray, feat: Features, opts: DetectionOptions) -> list[int]:
+    """Frames where the level jumps by ``split_db`` over ``onset_window_s``: a new sound inside a segment."""
+    w = _frames(0.05, feat)
+    prev_min = ndimage.minimum_filter1d(rise, size=w, origin=(w - 1) // 2, mode="nearest")
+    prev_min = np.concatenate([np.full(1, rise[0] if rise.size else 0.0), prev_min[:-1]])
+    jump = rise - prev_min
+    local_max = jump == ndimage.maximum_filter1d(jump, size=2 * w + 1, mode="nearest")
+    peak_ahead = ndimage.maximum_filter1d(rise, size=w, origin=-(w // 2), mode="nearest")
+    strong = local_max & (jump >= opts.split_db) & (peak_ahead >= opts.peak_db)
+    return [int(k) for k in np.nonzero(strong)[0]]
 
 
 @dataclass(frozen=True)
@@ -162,8 +213,10 @@ class Labeller:
             quiet = ~self._overlaps_active(p_start, p_end, active)
             base = scores[quiet] if quiet.sum() >= 5 else scores
             self.background = np.median(base, axis=0)
+            self.spread = np.percentile(base, 90, axis=0) - self.background
         else:
             self.background = np.zeros(n_cls, np.float32)
+            self.spread = np.zeros(n_cls, np.float32)
 
     def _overlaps_active(self, s: np.ndarray, e: np.ndarray, active: np.ndarray) -> np.ndarray:
         csum = np.concatenate([[0], np.cumsum(active)])
@@ -184,6 +237,11 @@ class Labeller:
         pooled: np.ndarray = (scores[sel] * w[:, None]).sum(axis=0) / w.sum()
         return pooled
 
+    def profile(self, start: float, end: float) -> np.ndarray:
+        """What stands out in [start, end): captionable classes' rise over the background, shape=(521,)."""
+        rise = np.maximum(self.pooled(start, end) - self.background, 0.0)
+        return np.where(self.usable, rise, 0.0)
+
     def speech_fraction(self, start: float, end: float) -> float:
         sp = self.feat.speech
         if sp.size == 0:
@@ -195,14 +253,16 @@ class Labeller:
 
     def label(self, start: float, end: float) -> _Label:
         pooled = self.pooled(start, end)
-        contrast = pooled - self.background
+        # How unusual each class is here, relative to how much it wanders in this file's background.
+        contrast = (pooled - self.background) / (1.0 + self.opts.spread_weight * self.spread)
         # Dialogue: Silero hears speech and the tagger's best vocal class is a speech class.
         speechy = self.speech_fraction(start, end) >= 0.5
         top_dialogue = float(pooled[self.dialogue_cls].max()) if self.dialogue_cls.any() else 0.0
-        rank = np.where(self.usable, np.maximum(contrast, 0.0) * self.weight + 0.25 * pooled * self.weight, -1.0)
+        rank = np.where(self.usable, (np.maximum(contrast, 0.0) + 0.1 * pooled) * self.weight, -1.0)
         order = np.argsort(-rank)
         best = int(order[0])
-        dialogue = speechy and top_dialogue >= pooled[best]
+        # Laughter, coughs and screams also light up the VAD: only call it dialogue when speech clearly wins.
+        dialogue = speechy and top_dialogue >= pooled[best] + 0.15 and contrast[best] < 0.3
         if rank[best] <= 0 or contrast[best] < self.opts.min_label_contrast:
             return _Label(None, tuple(int(i) for i in order[:3] if rank[i] > 0), float(pooled[best]),
                           float(contrast[best]), dialogue)
@@ -244,9 +304,18 @@ def detect_events(
     beds = _ambience_beds(feat, labeller, opts) if ambience else []
     bed_labels = {e.label for e, _, _ in beds}
 
-    events: list[SoundEvent] = []
+    bg_level = _running_level(feat, opts)
+    spans: list[tuple[float, float]] = []
     for seg in segments:
-        lab = labeller.label(seg.start, seg.end)
+        i0, i1 = int(seg.start / feat.frame_s), int(np.ceil(seg.end / feat.frame_s))
+        if _peak_50ms(feat.level_db[i0:i1]) - float(np.median(bg_level[i0:i1])) < opts.min_level_over_bg_db:
+            continue  # a flicker of the background, not a sound of its own
+        spans.append((seg.start, seg.end))
+    spans = _merge_similar(spans, labeller, opts)
+
+    events: list[SoundEvent] = []
+    for start, end in spans:
+        lab = labeller.label(start, end)
         if lab.dialogue:
             continue
         entry = _entry_for(lab, vocab)
@@ -254,7 +323,7 @@ def detect_events(
             continue
         if entry.label in bed_labels and lab.contrast < 0.3:
             continue  # a louder moment of the background bed, not a new sound
-        events.append(_make_event(feat, seg.start, seg.end, entry, lab, class_names, class_ids))
+        events.append(_make_event(feat, start, end, entry, lab, class_names, class_ids))
     events = _merge_same_label(events, vocab, opts)
     for entry, t0, t1 in beds:
         pooled = labeller.pooled(t0, t1)
@@ -265,6 +334,52 @@ def detect_events(
         events.append(dataclasses.replace(ev, background=True, kind="sustained",
                                           caption=entry.caption_sustained, category=ev.category))
     return sort_events(events)
+
+
+def _merge_similar(spans: list[tuple[float, float]], labeller: Labeller, opts: DetectionOptions
+                   ) -> list[tuple[float, float]]:
+    """Join neighbouring spans that sound alike: the fragments of one sound (a saw's strokes, a dog's barks).
+
+    Two spans closer than ``merge_gap_s`` merge when their background-relative tagger profiles point the
+    same way (cosine similarity >= ``merge_similarity``).
+    """
+    if not spans:
+        return spans
+    out = [spans[0]]
+    prof = labeller.profile(*spans[0])
+    for start, end in spans[1:]:
+        cur = labeller.profile(start, end)
+        if start - out[-1][1] < opts.merge_gap_s and _cosine(prof, cur) >= opts.merge_similarity:
+            out[-1] = (out[-1][0], end)
+            prof = labeller.profile(*out[-1])
+        else:
+            out.append((start, end))
+            prof = cur
+    return out
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+    na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
+    return float(a @ b) / (na * nb) if na > 0 and nb > 0 else 0.0
+
+
+def _running_level(feat: Features, opts: DetectionOptions) -> np.ndarray:
+    """Running median of the frame level (dBFS) over ``2 * background_window_s``: shape=(n_frames,)."""
+    block = 10
+    n_blocks = max(1, feat.n_frames // block)
+    power = 10 ** (feat.level_db[: n_blocks * block].astype(np.float64) / 10)
+    blocks = 10 * np.log10(power.reshape(n_blocks, block).mean(axis=1) + 1e-12)
+    size = max(3, int(round(2 * opts.background_window_s / (block * feat.frame_s))) | 1)
+    med = ndimage.median_filter(blocks, size=size, mode="nearest")
+    return med[np.minimum(np.arange(feat.n_frames) // block, n_blocks - 1)]
+
+
+def _peak_50ms(level_db: np.ndarray) -> float:
+    if level_db.size == 0:
+        return -120.0
+    power = 10 ** (level_db.astype(np.float64) / 10)
+    w = min(5, power.size)
+    return float(10 * np.log10(np.convolve(power, np.ones(w) / w, mode="valid").max() + 1e-12))
 
 
 def _ambience_beds(feat: Features, labeller: Labeller, opts: DetectionOptions
