@@ -21,7 +21,10 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import shutil
 import statistics
+import subprocess
 import sys
 import types
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -243,6 +246,33 @@ def iter_pcm(path: str | Path, rate: int = 16000) -> Iterator[np.ndarray]:
                 yield out.to_ndarray().reshape(-1)
         for out in resampler.resample(None):
             yield out.to_ndarray().reshape(-1)
+
+
+def find_cli(explicit: str | None, root: Path) -> list[str] | None:
+    """Command prefix running the soundcue CLI: ``explicit``, ``root/.venv/bin/soundcue``, ``soundcue`` on
+    PATH, or ``python -m captioning`` from ``root``; None when none exists."""
+    if explicit:
+        return [explicit]
+    venv = root / ".venv" / "bin" / "soundcue"
+    if venv.exists():
+        return [str(venv)]
+    found = shutil.which("soundcue")
+    if found:
+        return [found]
+    if (root / "captioning" / "__main__.py").exists():
+        py = root / ".venv" / "bin" / "python"
+        return [str(py if py.exists() else Path(sys.executable)), "-m", "captioning"]
+    return None
+
+
+def git_commit(root: Path) -> str | None:
+    """Short commit hash of the checkout at ``root`` (None outside git)."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
+                             text=True, check=True, env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"})
+        return out.stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
 
 
 def duration_s(path: str | Path) -> float:

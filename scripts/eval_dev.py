@@ -22,8 +22,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import shutil
 import subprocess
 import sys
 import time
@@ -39,22 +37,6 @@ import _evalcommon as ev  # noqa: E402
 import numpy as np  # noqa: E402
 
 DEFAULT_OUT = Path("/tmp/soundcue-eval-dev")
-
-
-def find_cli(explicit: str | None) -> list[str] | None:
-    """Command prefix that runs the soundcue CLI, or None."""
-    if explicit:
-        return [explicit]
-    venv = ROOT / ".venv" / "bin" / "soundcue"
-    if venv.exists():
-        return [str(venv)]
-    found = shutil.which("soundcue")
-    if found:
-        return [found]
-    if (ROOT / "captioning" / "__main__.py").exists():
-        py = ROOT / ".venv" / "bin" / "python"
-        return [str(py if py.exists() else Path(sys.executable)), "-m", "captioning"]
-    return None
 
 
 def run_cli(cli: list[str], wavs: list[Path], out: Path) -> tuple[float, int, str]:
@@ -185,8 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, dict[str, Any]] = {}
     meta: dict[str, Any] = {"dir": str(a.dir), "files": len(wavs), "media_seconds": round(media_s, 2),
                             "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                            "commit": _git_commit(), "background_kinds": kinds}
-    cli = find_cli(a.cli)
+                            "commit": ev.git_commit(ROOT), "background_kinds": kinds}
+    cli = ev.find_cli(a.cli, ROOT)
     if a.reuse or cli is not None:
         if not a.reuse:
             assert cli is not None
@@ -232,15 +214,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nfloors: {verdict} ({next(iter(results))}); "
           f"figures in {a.out / 'metrics.json'}")
     return 0
-
-
-def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                             text=True, check=True, env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"})
-        return out.stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
 
 
 if __name__ == "__main__":
