@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -139,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
     ap.add_argument("--reuse", action="store_true", help="score existing OUTDIR/<stem>/events.json")
     ap.add_argument("--baseline", choices=["naive"], help="also score the naive tagger baseline")
+    ap.add_argument("--no-cli", action="store_true", help="do not run or score soundcue (baseline only)")
     ap.add_argument("--threshold", type=float, default=0.5, help="naive baseline threshold (default 0.5)")
     ap.add_argument("--limit", type=int, default=0, help="only the first N files (quick runs)")
     a = ap.parse_args(argv)
@@ -168,8 +170,11 @@ def main(argv: list[str] | None = None) -> int:
     meta: dict[str, Any] = {"dir": str(a.dir), "files": len(wavs), "media_seconds": round(media_s, 2),
                             "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                             "commit": ev.git_commit(ROOT), "background_kinds": kinds}
-    cli = ev.find_cli(a.cli, ROOT)
-    if a.reuse or cli is not None:
+    cli = None if a.no_cli else ev.find_cli(a.cli, ROOT)
+    if a.cli and not a.no_cli and shutil.which(a.cli) is None:
+        print(f"eval_dev: --cli {a.cli}: no such executable", file=sys.stderr)
+        return 2
+    if not a.no_cli and (a.reuse or cli is not None):
         if not a.reuse:
             assert cli is not None
             print(f"running {' '.join(cli)} caption <{len(wavs)} files> -o {a.out} --quiet ...", flush=True)
@@ -193,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         if len(missing) == len(wavs):
             print(f"eval_dev: no events.json under {a.out}: nothing to score for soundcue", file=sys.stderr)
             del results["soundcue"]
-    else:
+    elif not a.no_cli:
         print("eval_dev: soundcue CLI not found (pass --cli); scoring only the baseline" if a.baseline
               else "eval_dev: soundcue CLI not found (pass --cli). Skipping.")
     if a.baseline == "naive":
