@@ -143,3 +143,22 @@ def test_naive_baseline_merges_adjacent_windows_per_class() -> None:
     ev = naive_events(probs, ["Dog", "Cat", "Bark"])
     got = [(e.start, e.end, e.audioset) for e in ev]
     assert got == [(0.48, 2.4, ("Dog",)), (0.96, 1.92, ("Bark",)), (2.4, 3.36, ("Dog",))]
+
+
+def test_background_kind_comes_from_the_recording_name() -> None:
+    from _evalcommon import background_kind
+
+    name = "wesnoth-1.16-data:usr/share/games/wesnoth/1.16/data/core/sounds/ambient/birds2.ogg"
+    assert background_kind(name) == "birds"
+    assert background_kind("pkg:sounds/ambient/ship.ogg") == "ship"
+    assert background_kind("pkg:sounds/ambient/traffic.ogg") is None
+
+
+def test_eval_script_skips_cleanly_without_the_dev_set(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import eval_dev
+
+    assert eval_dev.main([str(tmp_path / "missing"), "--out", str(tmp_path / "out")]) == 0
+    assert "Skipping" in capsys.readouterr().out
+    assert not (tmp_path / "out").exists()
