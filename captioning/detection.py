@@ -28,6 +28,7 @@ from scipy import ndimage
 from captioning.events import ENVELOPE_RATE_HZ, SoundEvent, sort_events
 from captioning.features import Features
 from captioning.vocabulary import Vocabulary, VocabularyEntry
+from models import yamnet as yam
 
 _DB_PER_NEPER = 20.0 / np.log(10.0)  # log-mel is ln(magnitude); this turns differences into dB
 
@@ -51,6 +52,8 @@ class DetectionOptions:
         speech_threshold: mean Silero probability above which a segment is treated as dialogue.
         split_db: a level jump this large within 50 ms starts a new segment (a new sound).
         min_split_s: shortest piece a split may leave.
+        onset_window_s: span over which a level jump counts as one onset.
+        onset_lag_s: how far before the end of the first loud analysis window the onset is placed.
         min_level_over_bg_db: the loudest 50 ms of an event must be this far above the running median level.
     """
 
@@ -66,9 +69,12 @@ class DetectionOptions:
     min_label_contrast: float = 0.08
     ambience_presence: float = 0.5
     speech_threshold: float = 0.5
-    split_db: float = 10.0
+    split_db: float = 12.0
     min_level_over_bg_db: float = 9.0
-    merge_similarity: float = 0.5
+    merge_similarity: float = 0.4
+    merge_similarity_split: float = 0.85
+    onset_window_s: float = 0.15
+    onset_lag_s: float = 0.015
     spread_weight: float = 2.0
     min_split_s: float = 0.25
 
@@ -113,6 +119,7 @@ def find_segments(rise: np.ndarray, feat: Features, opts: DetectionOptions) -> l
     """Hysteresis segmentation of the background rise curve into foreground segments."""
     if rise.size == 0:
         return []
+    raw = rise
     smooth = ndimage.uniform_filter1d(rise, size=3, mode="nearest")
     on = smooth > opts.on_db
     keep = smooth > opts.off_db
@@ -139,11 +146,26 @@ def find_segments(rise: np.ndarray, feat: Features, opts: DetectionOptions) -> l
             if peak < opts.peak_db:
                 continue
             j = _backtrack(rise, a, max_back)
-            start = float(feat.frame_time(j)) - 0.5 * feat.frame_s
+            start = _onset_time(raw, j, b, feat, opts)
             end = float(feat.frame_time(b - 1)) + 0.5 * feat.frame_s
             if end - start >= opts.min_event_s:
                 segs.append(Segment(max(0.0, start), min(feat.duration, end), peak))
     return segs
+
+
+def _onset_time(raw: np.ndarray, j: int, stop: int, feat: Features, opts: DetectionOptions) -> float:
+    """Onset in seconds: the end of the first 25 ms window that already holds the sound.
+
+    A frame's level jumps as soon as a loud sound enters the tail of its window, so the onset lies near the
+    end of the first window whose (unsmoothed) rise crosses the threshold, not at its centre.
+    """
+    k = j
+    while k < min(stop, j + 5) and raw[k] < opts.on_db:
+        k += 1
+    if k >= min(stop, j + 5):
+        k = j
+    window_end = (k * yam.STFT_HOP + yam.STFT_WINDOW) / yam.SAMPLE_RATE
+    return max(0.0, window_end - opts.onset_lag_s)
 
 
 def _frames(seconds: float, feat: Features) -> int:
@@ -168,7 +190,7 @@ def _backtrack(rise: np.ndarray, i: int, max_back: int) -> int:
 
 def _strong_onsets(rise: np.ndarray, feat: Features, opts: DetectionOptions) -> list[int]:
     """Frames where the level jumps by ``split_db`` over ``onset_window_s``: a new sound inside a segment."""
-    w = _frames(0.05, feat)
+    w = _frames(opts.onset_window_s, feat)
     prev_min = ndimage.minimum_filter1d(rise, size=w, origin=(w - 1) // 2, mode="nearest")
     prev_min = np.concatenate([np.full(1, rise[0] if rise.size else 0.0), prev_min[:-1]])
     jump = rise - prev_min
@@ -349,7 +371,10 @@ def _merge_similar(spans: list[tuple[float, float]], labeller: Labeller, opts: D
     prof = labeller.profile(*spans[0])
     for start, end in spans[1:]:
         cur = labeller.profile(start, end)
-        if start - out[-1][1] < opts.merge_gap_s and _cosine(prof, cur) >= opts.merge_similarity:
+        gap = start - out[-1][1]
+        # Pieces split at a strong onset are a new sound unless they sound the same (repeated strokes).
+        needed = opts.merge_similarity_split if gap < 0.02 else opts.merge_similarity
+        if gap < opts.merge_gap_s and _cosine(prof, cur) >= needed:
             out[-1] = (out[-1][0], end)
             prof = labeller.profile(*out[-1])
         else:

@@ -55,8 +55,36 @@ def probe(path: str | Path) -> MediaInfo:
         duration = max(known) if known else 0.0
     if not streams:
         raise MediaDecodeError(f"{p}: the file holds no audio or video streams")
+    if fmt == "wav":
+        declared = _wav_declared_seconds(p)
+        if declared is not None and declared > duration * (1 / TRUNCATION_RATIO):
+            raise MediaDecodeError(f"{p}: file is truncated (holds {duration:.1f} s of audio, its header "
+                                   f"declares {declared:.1f} s)")
     return MediaInfo(path=str(p), duration=float(duration), format=fmt, streams=streams,
                      size_bytes=os.path.getsize(p))
+
+
+def _wav_declared_seconds(path: Path) -> float | None:
+    """Duration a RIFF/WAVE header declares (FFmpeg sizes WAVs from the file length, hiding truncation)."""
+    with path.open("rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        byte_rate = 0
+        while True:
+            chunk = f.read(8)
+            if len(chunk) < 8:
+                return None
+            cid, size = chunk[:4], int.from_bytes(chunk[4:], "little")
+            if cid == b"fmt ":
+                fmt = f.read(size)
+                byte_rate = int.from_bytes(fmt[8:12], "little") if len(fmt) >= 12 else 0
+                continue
+            if cid == b"data":
+                if byte_rate <= 0 or size in (0, 0xFFFFFFFF):
+                    return None  # streamed WAVs leave the size unset
+                return size / byte_rate
+            f.seek(size + (size & 1), os.SEEK_CUR)
 
 
 def _reason(e: Exception) -> str:

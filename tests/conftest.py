@@ -1,0 +1,65 @@
+"""Shared fixtures: tiny real media files generated on the fly (see media_factory.py)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from media_factory import knock, noise_floor, place, write_audio, write_video  # noqa: E402
+
+KNOCK_TIMES = (1.0, 2.5, 4.2)
+
+
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(scope="session")
+def knocks_wav(media_dir: Path) -> Path:
+    """6 s: three knocks at KNOCK_TIMES over a faint noise floor."""
+    return write_audio(media_dir / "knocks.wav", place(noise_floor(6.0), knock(), KNOCK_TIMES))
+
+
+@pytest.fixture(scope="session")
+def knocks_mp4(media_dir: Path) -> Path:
+    return write_video(media_dir / "knocks.mp4", place(noise_floor(6.0), knock(), KNOCK_TIMES), 6.0)
+
+
+@pytest.fixture(scope="session")
+def silence_wav(media_dir: Path) -> Path:
+    return write_audio(media_dir / "silence.wav", noise_floor(3.0, level_db=-120.0))
+
+
+@pytest.fixture(scope="session")
+def video_only_mp4(media_dir: Path) -> Path:
+    return write_video(media_dir / "video_only.mp4", None, 2.0)
+
+
+@pytest.fixture(scope="session")
+def not_media(media_dir: Path) -> Path:
+    p = media_dir / "notes.mp4"
+    p.write_text("these are meeting notes, not a video\n" * 50)
+    return p
+
+
+@pytest.fixture(scope="session")
+def truncated_mp3(media_dir: Path) -> Path:
+    full = write_audio(media_dir / "full.mp3", place(noise_floor(8.0, level_db=-30.0), knock(), (1.0, 5.0)))
+    data = full.read_bytes()
+    p = media_dir / "truncated.mp3"
+    p.write_bytes(data[: len(data) // 3])
+    return p
+
+
+@pytest.fixture(scope="session")
+def truncated_wav(media_dir: Path) -> Path:
+    full = write_audio(media_dir / "full.wav", place(noise_floor(8.0, level_db=-30.0), knock(), (1.0, 5.0)))
+    data = full.read_bytes()
+    p = media_dir / "truncated.wav"
+    p.write_bytes(data[: len(data) // 3])
+    return p
