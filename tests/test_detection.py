@@ -1,0 +1,84 @@
+"""Detection on signals with known answers, and the invariants every event list must keep."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import KNOCK_TIMES
+from media_factory import knock, noise_floor, place, write_audio
+
+from captioning.pipeline import AnalysisOptions, analyze
+from captioning.errors import InvalidOptionsError
+
+
+def test_knock_onsets_land_within_one_hop(knocks_wav: Path) -> None:
+    events = [e for e in analyze(knocks_wav).events if not e.background]
+    assert len(events) == len(KNOCK_TIMES)
+    for ev, t in zip(events, KNOCK_TIMES, strict=True):
+        assert abs(ev.start - t) <= 0.02, (ev.start, t)
+        assert ev.end - ev.start < 0.6  # a knock is short: the event ends where the sound ends
+        assert ev.kind == "abrupt"
+
+
+def test_knocks_are_labelled_as_impacts(knocks_wav: Path) -> None:
+    events = [e for e in analyze(knocks_wav).events if not e.background]
+    assert any({"Knock", "Tap", "Thump, thud", "Wood block", "Whack, thwack"} & set(e.audioset[:3]) for e in events)
+    assert all(e.category in {"impact", "door", "household", "tools", "music"} for e in events), events
+
+
+def test_invariants(knocks_wav: Path) -> None:
+    a = analyze(knocks_wav)
+    starts = [e.start for e in a.events]
+    assert starts == sorted(starts)
+    assert all(0 <= e.start < e.end <= a.media.duration + 1e-6 for e in a.events)
+    assert len({e.id for e in a.events}) == len(a.events)
+    assert all(0 <= e.confidence <= 1 for e in a.events)
+    for label in {e.label for e in a.events if not e.background}:
+        same = [e for e in a.events if e.label == label and not e.background]
+        assert all(x.end <= y.start for x, y in zip(same, same[1:], strict=False))
+
+
+def test_silence_has_no_events(silence_wav: Path) -> None:
+    assert analyze(silence_wav).events == ()
+
+
+def test_steady_noise_is_not_a_stream_of_events(tmp_path: Path) -> None:
+    """A steady background (here: broadband noise 40 dB above the floor) is at most one background event."""
+    path = write_audio(tmp_path / "steady.wav", noise_floor(12.0, level_db=-25.0, seed=3))
+    fg = [e for e in analyze(path).events if not e.background]
+    assert fg == []
+
+
+def test_loud_knock_over_background_is_found(tmp_path: Path) -> None:
+    base = noise_floor(8.0, level_db=-35.0, seed=5)
+    path = write_audio(tmp_path / "knock_on_noise.wav", place(base, knock(), [3.3], gain=0.8))
+    fg = [e for e in analyze(path).events if not e.background]
+    assert len(fg) == 1 and abs(fg[0].start - 3.3) <= 0.02
+
+
+def test_progress_hook_reaches_the_end(knocks_wav: Path) -> None:
+    seen: list[tuple[str, float, float]] = []
+    analyze(knocks_wav, hook=lambda stage, *, completed, total: seen.append((stage, completed, total)))
+    assert seen[-1][1] == pytest.approx(seen[-1][2])
+    fractions = [c / t for _, c, t in seen]
+    assert fractions == sorted(fractions)
+
+
+def test_min_confidence_filters(knocks_wav: Path) -> None:
+    assert analyze(knocks_wav, AnalysisOptions(min_confidence=1.0)).events == ()
+
+
+@pytest.mark.parametrize("kw", [{"min_confidence": 2.0}, {"visual": True}, {"max_duration_s": -1.0}])
+def test_invalid_options(kw: dict[str, object]) -> None:
+    with pytest.raises(InvalidOptionsError):
+        AnalysisOptions(**kw)  # type: ignore[arg-type]
+
+
+def test_envelope_and_levels_describe_the_sound(knocks_wav: Path) -> None:
+    ev = [e for e in analyze(knocks_wav).events if not e.background][0]
+    assert ev.envelope and ev.peak_loudness is not None and ev.peak_loudness >= ev.loudness
+    assert ev.centroid_hz is not None and 100 < ev.centroid_hz < 8000
+    assert -60 < ev.loudness < 0
+    assert np.isfinite(ev.envelope).all()
