@@ -1,0 +1,53 @@
+"""Professional SDH sound captions: style profiles, cue building, WebVTT/SRT/HLS writers, reader, checker.
+
+Usage::
+
+    from captioning.captions import CaptionOptions, write_captions
+    write_captions(analysis, Path("out"), CaptionOptions(style="netflix", min_confidence=0.5))
+
+Renderers are pure functions of the :class:`~captioning.events.Analysis` and the options
+(:func:`render_vtt`, :func:`render_srt`, :func:`build_cues`); :func:`check_captions` checks any
+WebVTT/SRT file against a style.
+"""
+
+from captioning.captions.checker import Violation, check_captions, check_cues
+from captioning.captions.cues import build_cues
+from captioning.captions.merge import merge_dialogue
+from captioning.captions.model import Cue, CueLine, CueTrack, ReviewItem
+from captioning.captions.options import CaptionOptions
+from captioning.captions.reader import parse_captions, read_captions
+from captioning.captions.styles import STYLES, StyleProfile, get_style
+from captioning.captions.writers import (
+    cues_to_srt,
+    cues_to_vtt,
+    render_hls,
+    render_metadata_vtt,
+    render_srt,
+    render_vtt,
+    write_captions,
+)
+
+__all__ = [
+    "STYLES",
+    "CaptionOptions",
+    "Cue",
+    "CueLine",
+    "CueTrack",
+    "ReviewItem",
+    "StyleProfile",
+    "Violation",
+    "build_cues",
+    "check_captions",
+    "check_cues",
+    "cues_to_srt",
+    "cues_to_vtt",
+    "get_style",
+    "merge_dialogue",
+    "parse_captions",
+    "read_captions",
+    "render_hls",
+    "render_metadata_vtt",
+    "render_srt",
+    "render_vtt",
+    "write_captions",
+]

@@ -1,0 +1,74 @@
+"""Options of the caption renderers: one frozen, validated dataclass."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from webvtt import CueSettings
+from webvtt.errors import MalformedCaptionError
+
+from captioning.captions.styles import StyleProfile, get_style
+from captioning.errors import InvalidOptionsError
+
+
+@dataclass(frozen=True)
+class CaptionOptions:
+    """How to turn an event list into caption tracks.
+
+    Attributes:
+        style: style profile name (``netflix``, ``dcmp``, ``bbc``), see :mod:`captioning.captions.styles`.
+        min_confidence: events with a confidence (0..1) below this are left out of the track and listed
+            in ``captions.review.json`` for a person to check.
+        include_low_confidence: caption low-confidence events anyway (they are still listed for review).
+        line: WebVTT ``line`` cue setting for every sound cue, e.g. ``"0"`` (top line) or ``"10%"``, to
+            move captions off burned-in text; None leaves the player's default (bottom).
+        dialogue: an existing dialogue caption file (WebVTT or SRT) to merge the sound cues into; writes
+            ``captions.sdh.vtt``/``.srt`` (combined) and ``captions.sounds.vtt`` (sounds only).
+        hls: also write segmented WebVTT and a subtitle playlist under ``hls/``.
+        hls_segment_s: length of one HLS segment, seconds.
+        hls_mpegts: the MPEG-TS time (90 kHz ticks) that WebVTT time 0 maps to in each segment's
+            ``X-TIMESTAMP-MAP``; 900000 (10 s) matches segmenters' usual default.
+        metadata: also write ``captions.metadata.vtt``, a ``kind="metadata"`` track with one JSON cue per
+            event.
+        frame_rate: video frame rate in frames per second, for onsets on a frame and the 2-frame gap rule.
+        pan_threshold: events panned further than this (0..1, either side) are positioned left or right.
+    """
+
+    style: str = "netflix"
+    min_confidence: float = 0.5
+    include_low_confidence: bool = False
+    line: str | None = None
+    dialogue: Path | None = None
+    hls: bool = False
+    hls_segment_s: float = 10.0
+    hls_mpegts: int = 900_000
+    metadata: bool = True
+    frame_rate: float = 25.0
+    pan_threshold: float = 0.5
+
+    def __post_init__(self) -> None:
+        get_style(self.style)
+        if not 0.0 <= self.min_confidence <= 1.0:
+            raise InvalidOptionsError(f"min_confidence must be in 0..1, got {self.min_confidence}")
+        if not (math.isfinite(self.frame_rate) and 1.0 <= self.frame_rate <= 240.0):
+            raise InvalidOptionsError(f"frame_rate must be 1..240 frames per second, got {self.frame_rate}")
+        if not (math.isfinite(self.hls_segment_s) and 1.0 <= self.hls_segment_s <= 600.0):
+            raise InvalidOptionsError(f"hls_segment_s must be 1..600 seconds, got {self.hls_segment_s}")
+        if not 0 <= self.hls_mpegts < 2**33:
+            raise InvalidOptionsError(f"hls_mpegts must be 0..2**33-1, got {self.hls_mpegts}")
+        if not 0.0 < self.pan_threshold <= 1.0:
+            raise InvalidOptionsError(f"pan_threshold must be in (0, 1], got {self.pan_threshold}")
+        if self.line is not None:
+            try:
+                CueSettings.from_string(f"line:{self.line}", strict=True)
+            except MalformedCaptionError as e:
+                raise InvalidOptionsError(
+                    f"line must be a WebVTT line position such as 0, -1 or 10%, got {self.line!r}"
+                ) from e
+
+    @property
+    def profile(self) -> StyleProfile:
+        """The :class:`StyleProfile` named by :attr:`style`."""
+        return get_style(self.style)

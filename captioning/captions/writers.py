@@ -1,0 +1,218 @@
+"""Cues -> WebVTT (webvtt-py), SRT (pysrt), a WebVTT metadata track and segmented WebVTT for HLS.
+
+Every ``render_*``/``*_to_*`` function is pure and returns text; :func:`write_captions` writes the files
+atomically (temp file in the output directory, then ``os.replace``). Text is UTF-8 without BOM with ``\\n``
+line ends; WebVTT cue text escapes ``&``, ``<`` and ``>``; SRT is numbered from 1 with comma decimals.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import pysrt
+from webvtt import Caption, WebVTT
+from webvtt.models import Timestamp
+
+from captioning.captions.cues import build_cues
+from captioning.captions.model import Cue, CueLine, CueTrack
+from captioning.captions.options import CaptionOptions
+from captioning.events import Analysis, SoundEvent
+from captioning.outputs import write_text_atomic
+from captioning.vocabulary import Vocabulary
+
+#: Event fields carried by the metadata track (the envelope is left out: it can be long).
+METADATA_FIELDS: tuple[str, ...] = (
+    "id", "start", "end", "label", "caption", "category", "kind", "confidence", "loudness", "peak_loudness",
+    "source", "background", "pan", "material", "audioset", "audioset_ids",
+)
+
+
+def _timestamp(ms: int) -> str:
+    return str(Timestamp.from_seconds(ms / 1000))
+
+
+def _vtt_line(line: CueLine) -> str:
+    text = html.escape(line.text, quote=False)
+    return f"<i>{text}</i>" if line.italic else text
+
+
+def _srt_line(line: CueLine) -> str:
+    return f"<i>{line.text}</i>" if line.italic else line.text
+
+
+def cues_to_vtt(cues: Sequence[Cue], *, metadata: Sequence[str] = (), comments: Sequence[str] = ()) -> str:
+    """WebVTT text of ``cues`` (identifiers and cue settings kept).
+
+    Parameters
+    ----------
+    cues : the cues, sorted by start.
+    metadata : header lines after ``WEBVTT`` (e.g. ``X-TIMESTAMP-MAP=...`` for HLS segments).
+    comments : NOTE blocks written before the cues.
+    """
+    captions = [
+        Caption(_timestamp(c.start_ms), _timestamp(c.end_ms), [_vtt_line(line) for line in c.lines],
+                identifier=c.identifier or None, settings=c.settings or None)
+        for c in cues
+    ]
+    content: str = WebVTT(captions=captions, metadata=list(metadata), header_comments=list(comments)).content
+    return content
+
+
+def cues_to_srt(cues: Sequence[Cue]) -> str:
+    """SRT text of ``cues``: numbered from 1, ``hh:mm:ss,mmm`` times, ``<i>`` kept for italics."""
+    subs = pysrt.SubRipFile(items=[
+        pysrt.SubRipItem(index=i, start=pysrt.SubRipTime.from_ordinal(c.start_ms),
+                         end=pysrt.SubRipTime.from_ordinal(c.end_ms),
+                         text="\n".join(_srt_line(line) for line in c.lines))
+        for i, c in enumerate(cues, 1)
+    ])
+    buf = io.StringIO()
+    subs.write_into(buf, eol="\n")
+    return buf.getvalue()
+
+
+def render_vtt(analysis: Analysis, options: CaptionOptions | None = None, *,
+               vocabulary: Vocabulary | None = None) -> str:
+    """The sound-caption track of ``analysis`` as WebVTT text (see :func:`build_cues`)."""
+    return cues_to_vtt(build_cues(analysis, options, vocabulary=vocabulary).cues)
+
+
+def render_srt(analysis: Analysis, options: CaptionOptions | None = None, *,
+               vocabulary: Vocabulary | None = None) -> str:
+    """The sound-caption track of ``analysis`` as SRT text (see :func:`build_cues`)."""
+    return cues_to_srt(build_cues(analysis, options, vocabulary=vocabulary).cues)
+
+
+def _event_json(event: SoundEvent) -> str:
+    d = event.to_dict()
+    text = json.dumps({k: d[k] for k in METADATA_FIELDS if k in d}, ensure_ascii=False, separators=(",", ":"))
+    # JSON's own escapes keep "<", ">" and "&" (and so "-->") out of the cue text
+    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+def render_metadata_vtt(analysis: Analysis) -> str:
+    """A ``kind="metadata"`` WebVTT track: one cue per event, timed as the event, whose text is its JSON.
+
+    The JSON object has the keys of :data:`METADATA_FIELDS` (times in seconds, loudness in dBFS,
+    confidence 0..1). Cues may overlap, as events do; ids are the event ids (or ``e<n>``).
+    """
+    events = sorted(analysis.events, key=lambda e: (e.start, e.end, e.label))
+    cues: list[Cue] = []
+    used: set[str] = set()
+    for i, e in enumerate(events, 1):
+        start = round(e.start * 1000)
+        ident = e.id if e.id and e.id not in used else f"e{i:04d}"
+        used.add(ident)
+        cues.append(Cue(start, max(round(e.end * 1000), start + 1), (CueLine(_event_json(e)),),
+                        identifier=ident))
+    return cues_to_vtt(cues)
+
+
+def render_hls(
+    cues: Sequence[Cue], duration_s: float, options: CaptionOptions | None = None
+) -> dict[str, str]:
+    """Segmented WebVTT for HLS: file name -> text, ``captions.m3u8`` plus ``segment<n>.webvtt``.
+
+    Each segment holds the cues shown during it (a cue crossing a boundary is repeated, as HLS allows) and
+    an ``X-TIMESTAMP-MAP`` header mapping WebVTT time 0 to ``options.hls_mpegts``.
+
+    Parameters
+    ----------
+    cues : the track.
+    duration_s : media duration in seconds (the playlist covers it and every cue).
+    options : ``hls_segment_s`` (segment length, seconds) and ``hls_mpegts`` are read.
+    """
+    options = options or CaptionOptions()
+    seg_ms = round(options.hls_segment_s * 1000)
+    total_ms = max([round(duration_s * 1000), *(c.end_ms for c in cues), 1])
+    n = math.ceil(total_ms / seg_ms)
+    header = [f"X-TIMESTAMP-MAP=MPEGTS:{options.hls_mpegts},LOCAL:00:00:00.000"]
+    files: dict[str, str] = {}
+    playlist = [
+        "#EXTM3U",
+        "#EXT-X-VERSION:3",
+        f"#EXT-X-TARGETDURATION:{math.ceil(options.hls_segment_s)}",
+        "#EXT-X-MEDIA-SEQUENCE:0",
+        "#EXT-X-PLAYLIST-TYPE:VOD",
+    ]
+    for k in range(n):
+        lo, hi = k * seg_ms, min((k + 1) * seg_ms, total_ms)
+        name = f"segment{k}.webvtt"
+        files[name] = cues_to_vtt([c for c in cues if c.start_ms < hi and c.end_ms > lo], metadata=header)
+        playlist += [f"#EXTINF:{(hi - lo) / 1000:.3f},", name]
+    playlist.append("#EXT-X-ENDLIST")
+    files["captions.m3u8"] = "\n".join(playlist) + "\n"
+    return files
+
+
+def review_json(track: CueTrack) -> str:
+    """The review list as JSON text: ``{"style": ..., "events": [{"reason", "included", "event"}...]}``."""
+    body = {"style": track.style, "events": [r.to_dict() for r in track.review]}
+    return json.dumps(body, indent=1, ensure_ascii=False) + "\n"
+
+
+def _write_dir_atomic(target: Path, files: dict[str, str]) -> list[Path]:
+    """Write ``files`` into a fresh temp directory beside ``target``, then swap it in for ``target``."""
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+    try:
+        for name, text in files.items():
+            (tmp / name).write_text(text, encoding="utf-8", newline="\n")
+        old = None
+        if target.exists():
+            old = target.parent / f"{tmp.name}.old"
+            os.replace(target, old)
+        os.replace(tmp, target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return [target / name for name in files]
+
+
+def write_captions(analysis: Analysis, out_dir: Path, options: CaptionOptions | None = None, *,
+                   vocabulary: Vocabulary | None = None) -> list[Path]:
+    """Write the caption files of ``analysis`` into ``out_dir``; returns the paths written.
+
+    Always ``captions.vtt``, ``captions.srt`` and ``captions.review.json`` (possibly an empty list); also
+    ``captions.metadata.vtt`` if ``options.metadata``; ``captions.sdh.vtt``, ``captions.sdh.srt`` and
+    ``captions.sounds.vtt`` if ``options.dialogue``; ``hls/`` (playlist + segments) if ``options.hls``.
+    All texts are rendered before anything is written, and each file is written atomically.
+
+    Raises:
+        CaptionFormatError: the dialogue file cannot be read.
+        InvalidOptionsError: invalid options.
+    """
+    options = options or CaptionOptions()
+    track = build_cues(analysis, options, vocabulary=vocabulary)
+    texts: dict[str, str] = {
+        "captions.vtt": cues_to_vtt(track.cues),
+        "captions.srt": cues_to_srt(track.cues),
+        "captions.review.json": review_json(track),
+    }
+    if options.metadata:
+        texts["captions.metadata.vtt"] = render_metadata_vtt(analysis)
+    if options.dialogue is not None:
+        from captioning.captions.merge import merge_dialogue
+        from captioning.captions.reader import read_captions
+
+        dialogue = read_captions(options.dialogue, kind="dialogue")
+        sdh = merge_dialogue(dialogue, track.cues, options)
+        texts["captions.sdh.vtt"] = cues_to_vtt(sdh)
+        texts["captions.sdh.srt"] = cues_to_srt(sdh)
+        texts["captions.sounds.vtt"] = texts["captions.vtt"]
+    hls = render_hls(track.cues, analysis.media.duration, options) if options.hls else None
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = [write_text_atomic(out_dir / name, text) for name, text in texts.items()]
+    if hls is not None:
+        written += _write_dir_atomic(out_dir / "hls", hls)
+    return written
