@@ -1,0 +1,143 @@
+"""A timeline picture of one analysis: events, captions and haptic intensity against media time.
+
+For a person checking a job's result at a glance (``timeline.png``). Drawn with matplotlib's
+object-oriented API on the Agg canvas: no pyplot global state, no display needed, safe in worker threads.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from captioning.events import Analysis
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from captioning.haptics.model import HapticTrack
+
+#: Figure size in inches and resolution (dots per inch): 1500 x 750 pixels.
+FIG_SIZE_IN = (15.0, 7.5)
+DPI = 100
+#: Captions written on the plot at most (the rest are drawn as spans only).
+MAX_CAPTION_TEXTS = 120
+#: Haptic intensity is drawn as the maximum over bins of this many ms.
+PLOT_BIN_MS = 10
+
+_CATEGORY_COLORS = {
+    "impact": "#d62728", "explosion": "#8c1c13", "footsteps": "#ff7f0e", "vehicle": "#7f7f7f",
+    "music": "#9467bd", "ambience": "#2ca02c", "weather": "#17becf", "water": "#1f77b4",
+    "alarm": "#e377c2", "animal": "#bcbd22", "voice": "#8c564b", "human": "#8c564b",
+    "mechanical": "#393b79", "tools": "#637939",
+}
+
+
+def plot_timeline(analysis: Analysis, out_png: Path, *, haptics: HapticTrack | None = None) -> Path:
+    """Draw events, captions and haptic intensity against time and save a PNG atomically.
+
+    Parameters:
+        analysis: the analysis to draw.
+        out_png: where to write the PNG (its directory is created).
+        haptics: the haptic track to draw; None renders one with the default options.
+
+    Returns:
+        ``out_png``.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    if haptics is None:
+        from captioning.haptics import render_haptics
+
+        haptics = render_haptics(analysis)
+    end = max(analysis.media.duration, haptics.end, *(e.end for e in analysis.events), 1e-3)
+    fig = Figure(figsize=FIG_SIZE_IN, dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    ax_ev, ax_cap, ax_hap = fig.subplots(3, 1, sharex=True, height_ratios=[3, 1.4, 2])
+    name = Path(analysis.media.path).name or "media"
+    fig.suptitle(f"{name}: {len(analysis.events)} sound events, {len(haptics.transients)} haptic taps, "
+                 f"{len(haptics.continuous)} haptic buzzes ({haptics.options.profile} profile)")
+    _draw_events(ax_ev, analysis)
+    _draw_captions(ax_cap, analysis, end)
+    _draw_haptics(ax_hap, haptics)
+    ax_hap.set_xlim(0.0, end)
+    ax_hap.set_xlabel("media time (s)")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return _write_bytes_atomic(Path(out_png), buf.getvalue())
+
+
+def _draw_events(ax: Axes, analysis: Analysis) -> None:
+    labels: list[str] = []
+    for e in analysis.events:
+        if e.label not in labels:
+            labels.append(e.label)
+    for e in analysis.events:
+        row = labels.index(e.label)
+        color = _CATEGORY_COLORS.get(e.category, "#555555")
+        ax.broken_barh([(e.start, e.duration)], (row - 0.35, 0.7), facecolors=color,
+                       alpha=0.35 if e.background else 0.85, hatch="//" if e.background else None)
+        if e.kind == "abrupt":
+            ax.plot([e.start, e.start], [row - 0.45, row + 0.45], color="black", linewidth=1.0)
+    ax.set_yticks(range(len(labels)), labels, fontsize=8)
+    ax.set_ylim(-0.6, max(len(labels), 1) - 0.4)
+    ax.invert_yaxis()
+    ax.set_ylabel("events")
+    ax.grid(axis="x", alpha=0.3)
+
+
+def _draw_captions(ax: Axes, analysis: Analysis, end_s: float) -> None:
+    """Caption spans on a few rows, each caption on the first row where its text does not overlap."""
+    rows = 4
+    s_per_char = end_s * 6.0 / (FIG_SIZE_IN[0] * DPI)  # ~5 px per character at 7 pt, plus margin
+    free_at = [0.0] * rows  # time from which each row is free (s)
+    for i, e in enumerate(analysis.events):
+        text = f"[{e.caption}]"
+        row = next((r for r in range(rows) if free_at[r] <= e.start), int(np.argmin(free_at)))
+        free_at[row] = max(e.end, e.start + len(text) * s_per_char)
+        ax.broken_barh([(e.start, e.duration)], (row + 0.1, 0.8), facecolors="#dddddd", edgecolors="#999999")
+        if i < MAX_CAPTION_TEXTS:
+            ax.text(e.start, row + 0.5, text, fontsize=7, va="center", ha="left", clip_on=True)
+    ax.set_ylim(rows, 0)
+    ax.set_yticks([])
+    ax.set_ylabel("captions")
+
+
+def _draw_haptics(ax: Axes, track: HapticTrack) -> None:
+    from captioning.haptics.motor import GRID_HZ, motor_grid
+
+    grid = motor_grid(track)
+    n_bins = max(1, grid.n_ms // PLOT_BIN_MS)
+    usable = n_bins * PLOT_BIN_MS
+    t = np.arange(n_bins) * PLOT_BIN_MS / GRID_HZ  # (n_bins,) seconds
+    if usable <= grid.n_ms and usable > 0:
+        cont = grid.continuous[:usable].reshape(n_bins, PLOT_BIN_MS).max(axis=1)
+        ax.fill_between(t, cont, step="post", color="#1f77b4", alpha=0.4, label="continuous")
+    for cue in track.transients:
+        ax.plot([cue.time, cue.time], [0.0, cue.intensity], color="#d62728", linewidth=1.2)
+    if track.transients:
+        ax.scatter([c.time for c in track.transients], [c.intensity for c in track.transients],
+                   color="#d62728", s=12, zorder=3, label="transient")
+    ax.axhline(track.options.ceiling, color="black", linestyle=":", linewidth=0.8, label="ceiling")
+    ax.set_ylim(0.0, 1.05)
+    ax.set_ylabel("haptic intensity")
+    ax.legend(loc="upper right", fontsize=7)
+    ax.grid(alpha=0.3)
+
+
+def _write_bytes_atomic(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
