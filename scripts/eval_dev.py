@@ -49,14 +49,9 @@ def run_cli(cli: list[str], wavs: list[Path], out: Path) -> tuple[float, int, st
     return wall, proc.returncode, proc.stderr[-2000:]
 
 
-def class_names() -> list[str]:
-    from models.yamnet import class_map_path
-
-    return ev.read_class_names(class_map_path())
-
-
 def naive_predictions(wavs: list[Path], threshold: float) -> dict[str, list[ev.PredEvent]]:
     """Naive tagger events per file stem, computed in-process with models.yamnet."""
+    import captioning  # noqa: F401  # import the core before models/ (models.yamnet imports captioning.errors)
     from models import yamnet as yam
 
     model = yam.load_yamnet()
@@ -154,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.limit:
         wavs = wavs[: a.limit]
 
-    bad = ev.unknown_names(class_names())
+    bad = ev.unknown_names(ev.read_class_names(ev.yamnet_class_map()))
     if bad:
         print(f"eval_dev: names not in YAMNet's class map: {bad}", file=sys.stderr)
         return 1

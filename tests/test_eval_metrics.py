@@ -28,13 +28,12 @@ from _evalcommon import (  # noqa: E402
     score_file,
     summarize,
     unknown_names,
+    yamnet_class_map,
 )
 
 
 def test_every_accepted_name_is_a_yamnet_class() -> None:
-    from models.yamnet import class_map_path
-
-    names = read_class_names(class_map_path())
+    names = read_class_names(yamnet_class_map())
     assert len(names) == 521
     assert unknown_names(names) == []
     assert unknown_names([*names[:-1], "Barking dog"]) != []
