@@ -1,0 +1,332 @@
+"""Fetch a URL safely: no server-side request forgery, bounded size and time, media only.
+
+Rules (issue 3): http and https only, no credentials in the URL; the host is resolved and *every*
+address must be public (not loopback, private, link-local, shared, multicast, reserved, or a cloud
+metadata address) unless it falls in an operator-configured allow range; the connection then goes to
+the address that was checked (no second DNS lookup an attacker could rebind), with the original Host
+header and TLS server name. Redirects are followed by hand, each hop checked the same way. Downloads
+are streamed to disk and stopped as soon as they pass the size limit or the deadline, and the content
+type and the first bytes (container magic numbers) must look like audio or video.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import hashlib
+import ipaddress
+import socket
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+import filetype
+import httpx
+
+from app.problems import ApiProblem
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+#: Cloud metadata endpoints: refused even inside an allow range.
+METADATA_ADDRESSES = frozenset(
+    ipaddress.ip_address(a) for a in ("169.254.169.254", "169.254.170.2", "100.100.100.200", "fd00:ec2::254")
+)
+#: Content types that are certainly not media (refused before downloading the body).
+NON_MEDIA_TYPES = (
+    "text/",
+    "image/",
+    "application/json",
+    "application/xml",
+    "application/pdf",
+    "application/zip",
+    "application/javascript",
+    "application/x-tar",
+    "application/gzip",
+)
+SNIFF_BYTES = 262  # enough for every signature `filetype` knows
+DNS_TIMEOUT_S = 5.0
+_CHUNK = 64 * 1024
+
+
+class UrlRefused(ApiProblem):
+    """The URL (or one of its redirects) points somewhere the service must not connect to."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(422, "url-refused", detail, title="URL refused")
+
+
+class FetchFailed(ApiProblem):
+    """The URL could not be downloaded (network error, HTTP error status, timeout)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(422, "url-fetch-failed", detail, title="URL could not be fetched")
+
+
+class TooLarge(ApiProblem):
+    def __init__(self, detail: str) -> None:
+        super().__init__(413, "too-large", detail, title="Content too large")
+
+
+class NotMedia(ApiProblem):
+    def __init__(self, detail: str) -> None:
+        super().__init__(415, "not-media", detail, title="Not an audio or video file")
+
+
+@dataclass(frozen=True)
+class AddressPolicy:
+    """Which addresses may be connected to.
+
+    Attributes:
+        allow: ranges exempted from the public-address rule (metadata addresses stay refused).
+    """
+
+    allow: Sequence[IPNetwork] = ()
+
+    def check(self, ip: IPAddress) -> str | None:
+        """None if ``ip`` may be contacted, else the reason it may not."""
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        if ip in METADATA_ADDRESSES:
+            return "a cloud metadata address"
+        if any(ip in net for net in self.allow if net.version == ip.version):
+            return None
+        if ip.is_loopback:
+            return "a loopback address"
+        if ip.is_link_local:
+            return "a link-local address"
+        if ip.is_private:
+            return "a private address"
+        if ip.is_multicast or ip.is_reserved or ip.is_unspecified or not ip.is_global:
+            return "not a public address"
+        return None
+
+
+@dataclass(frozen=True)
+class Target:
+    """A checked URL: where to connect (``address``) and what to say (``host``)."""
+
+    url: httpx.URL
+    host: str
+    address: IPAddress
+
+
+def _resolve(host: str, port: int) -> list[IPAddress]:
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    out: list[IPAddress] = []
+    for info in infos:
+        addr = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        if addr not in out:
+            out.append(addr)
+    return out
+
+
+_dns_pool = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="dns")
+
+
+def check_url(url: str, policy: AddressPolicy) -> Target:
+    """Validate ``url`` and resolve its host; every resolved address must pass ``policy``.
+
+    Raises:
+        UrlRefused: bad scheme, credentials, a host that does not resolve, or a refused address.
+    """
+    try:
+        u = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError, ValueError) as e:
+        raise UrlRefused(f"{url!r} is not a valid URL ({e})") from e
+    if u.scheme not in ("http", "https"):
+        raise UrlRefused(f"only http and https URLs are accepted, not {u.scheme or 'no scheme'!r}")
+    if u.userinfo:
+        raise UrlRefused("URLs with a user name or password are not accepted")
+    host = u.host
+    if not host:
+        raise UrlRefused(f"{url!r} has no host")
+    port = u.port or (443 if u.scheme == "https" else 80)
+    try:
+        literal: IPAddress | None = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    if literal is not None:
+        addresses = [literal]
+    else:
+        if host.lower().rstrip(".") in ("localhost",) or host.lower().endswith(".localhost"):
+            raise UrlRefused(f"{host!r} names this machine; only public hosts are fetched")
+        try:
+            addresses = _dns_pool.submit(_resolve, host, port).result(timeout=DNS_TIMEOUT_S)
+        except concurrent.futures.TimeoutError as e:
+            raise UrlRefused(f"the host {host!r} did not resolve within {DNS_TIMEOUT_S:.0f} s") from e
+        except (OSError, UnicodeError, ValueError) as e:
+            raise UrlRefused(f"the host {host!r} does not resolve ({e})") from e
+        if not addresses:
+            raise UrlRefused(f"the host {host!r} does not resolve")
+    for addr in addresses:
+        reason = policy.check(addr)
+        if reason:
+            raise UrlRefused(f"{host!r} resolves to {addr}, {reason}; only public addresses are fetched")
+    return Target(url=u, host=host, address=addresses[0])
+
+
+def _send(
+    client: httpx.Client, method: str, target: Target, headers: Mapping[str, str], content: bytes | None
+) -> httpx.Response:
+    """Send to the checked address, keeping the original Host header and TLS server name."""
+    pinned = target.url.copy_with(host=str(target.address))
+    host_header = target.url.netloc.decode("ascii")
+    request = client.build_request(
+        method,
+        pinned,
+        headers={**headers, "Host": host_header},
+        content=content,
+        extensions={"sni_hostname": target.host} if target.url.scheme == "https" else {},
+    )
+    return client.send(request, stream=True)
+
+
+def looks_like_non_media(content_type: str | None) -> bool:
+    ct = (content_type or "").split(";", 1)[0].strip().lower()
+    return any(ct.startswith(t) for t in NON_MEDIA_TYPES)
+
+
+def sniff(head: bytes) -> str | None:
+    """Why the first bytes of a file are not audio/video, or None if they may be.
+
+    Unknown signatures pass (the decoder decides); known non-media formats (images, archives,
+    documents, HTML) are refused here, before any decoding.
+    """
+    if not head:
+        return "the file is empty"
+    kind = filetype.guess(head)
+    if kind is not None and not kind.mime.startswith(("audio/", "video/")) and kind.mime != "application/ogg":
+        return f"the file is {kind.mime}, not audio or video"
+    stripped = head.lstrip().lower()
+    if stripped.startswith((b"<!doctype", b"<html", b"<?xml", b"{", b"[")):
+        return "the file is text (HTML, XML or JSON), not audio or video"
+    return None
+
+
+@dataclass(frozen=True)
+class Fetched:
+    path: Path
+    size_bytes: int
+    sha256: str
+    content_type: str | None
+    final_url: str
+
+
+def fetch_to_file(
+    url: str,
+    dest: Path,
+    *,
+    policy: AddressPolicy,
+    max_bytes: int,
+    timeout_s: float,
+    max_redirects: int = 5,
+) -> Fetched:
+    """Download ``url`` to ``dest`` under the rules of this module.
+
+    Args:
+        url: http(s) URL.
+        dest: file to write (its directory must exist); removed again on any error.
+        policy: which addresses may be contacted.
+        max_bytes: size limit in bytes, enforced while streaming.
+        timeout_s: total time limit in seconds, connection and download included.
+        max_redirects: redirects to follow, each checked like the first URL.
+
+    Raises:
+        UrlRefused, FetchFailed, TooLarge, NotMedia.
+    """
+    deadline = time.monotonic() + timeout_s
+    current = url
+    timeout = httpx.Timeout(min(timeout_s, 30.0))
+    try:
+        with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+            for _hop in range(max_redirects + 1):
+                target = check_url(current, policy)
+                try:
+                    response = _send(client, "GET", target, {"Accept": "video/*, audio/*, */*;q=0.1"}, None)
+                except httpx.TimeoutException as e:
+                    raise FetchFailed(f"{target.host} did not answer in time") from e
+                except httpx.HTTPError as e:
+                    raise FetchFailed(f"could not connect to {target.host}: {e}") from e
+                try:
+                    if response.is_redirect:
+                        location = response.headers.get("location")
+                        if not location:
+                            raise FetchFailed(
+                                f"{target.host} answered {response.status_code} without a Location"
+                            )
+                        current = urljoin(str(target.url), location)
+                        continue
+                    return _download(response, target, dest, max_bytes, deadline)
+                finally:
+                    response.close()
+            raise FetchFailed(f"more than {max_redirects} redirects")
+    except BaseException:
+        dest.unlink(missing_ok=True)
+        raise
+
+
+def _download(
+    response: httpx.Response, target: Target, dest: Path, max_bytes: int, deadline: float
+) -> Fetched:
+    if response.status_code != 200:
+        raise FetchFailed(
+            f"{target.url} answered HTTP {response.status_code}; the file must be downloadable "
+            "without authentication"
+        )
+    content_type = response.headers.get("content-type")
+    if looks_like_non_media(content_type):
+        raise NotMedia(f"{target.url} is {content_type}, not an audio or video file")
+    length = response.headers.get("content-length")
+    if length and length.isdigit() and int(length) > max_bytes:
+        raise TooLarge(f"the file is {int(length)} bytes; the limit is {max_bytes} bytes")
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    try:
+        with dest.open("wb") as f:
+            for chunk in response.iter_bytes(_CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise TooLarge(f"the file is larger than the limit of {max_bytes} bytes")
+                if time.monotonic() > deadline:
+                    raise FetchFailed("the download took longer than the time limit")
+                if len(head) < SNIFF_BYTES:
+                    head += chunk[: SNIFF_BYTES - len(head)]
+                    if len(head) >= SNIFF_BYTES and (why := sniff(head)):
+                        raise NotMedia(f"{target.url}: {why}")
+                digest.update(chunk)
+                f.write(chunk)
+    except httpx.TimeoutException as e:
+        raise FetchFailed(f"{target.host} stopped sending data") from e
+    except httpx.HTTPError as e:
+        raise FetchFailed(f"the download from {target.host} failed: {e}") from e
+    if why := sniff(head):
+        raise NotMedia(f"{target.url}: {why}")
+    return Fetched(dest, size, digest.hexdigest(), content_type, str(target.url))
+
+
+def post_json(
+    url: str, body: bytes, headers: Mapping[str, str], *, policy: AddressPolicy, timeout_s: float
+) -> int:
+    """POST ``body`` (JSON) to ``url`` with the same address rules; returns the HTTP status.
+
+    Redirects are not followed (a 3xx counts as a failed delivery).
+
+    Raises:
+        UrlRefused: the URL is refused by ``policy``.
+        FetchFailed: the connection failed or timed out.
+    """
+    target = check_url(url, policy)
+    hdrs: dict[str, Any] = {"Content-Type": "application/json", "User-Agent": "soundcue-webhooks", **headers}
+    try:
+        with httpx.Client(
+            timeout=httpx.Timeout(timeout_s), follow_redirects=False, trust_env=False
+        ) as client:
+            response = _send(client, "POST", target, hdrs, body)
+            response.close()
+            return response.status_code
+    except httpx.HTTPError as e:
+        raise FetchFailed(f"could not deliver to {target.host}: {e}") from e

@@ -1,0 +1,244 @@
+"""The HTTP contract: every pydantic model of the service lives here (STYLE.md habit 3).
+
+Request models validate and document options; :meth:`JobOptions.unimplemented` lists the options that
+ask for work no stage does yet, which the routes turn into a 422 (never silently ignored).
+The domain dataclasses (``AnalysisOptions``, ``OutputOptions``) are built from these in
+``app/worker.py``, at the edge.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+
+JobStatus = Literal["queued", "running", "succeeded", "failed", "canceled"]
+FINISHED: frozenset[str] = frozenset({"succeeded", "failed", "canceled"})
+
+OutputName = Literal["events", "vtt", "srt", "haptics", "timeline", "audio", "video"]
+#: Outputs asked for when the request names none.
+DEFAULT_OUTPUTS: tuple[OutputName, ...] = ("events", "vtt", "srt")
+#: Outputs that exist in the schema (so clients can code against them) but no stage produces yet.
+UNIMPLEMENTED_OUTPUTS: dict[str, str] = {
+    "audio": "the Foley audio track is not implemented yet",
+    "video": "the remuxed video (captions and Foley muxed into the input) is not implemented yet",
+}
+#: Foley options: accepted by the schema, refused with 422 until the Foley stage exists.
+FOLEY_OPTIONS: tuple[str, ...] = ("format", "sample_rate", "channels", "profile", "sync")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BackgroundMusic(_Model):
+    """Background music under the Foley track (not implemented yet: ``enabled: true`` is refused)."""
+
+    enabled: bool = Field(default=False, description="Mix generated background music under the Foley.")
+    intensity: float = Field(default=0.5, ge=0.0, le=1.0, description="Music level, 0 (silent) .. 1.")
+
+
+class CaptionSettings(_Model):
+    """How the caption tracks are written (``captioning.captions.CaptionOptions``); null keeps the default."""
+
+    style: Literal["netflix", "dcmp", "bbc"] | None = Field(
+        default=None, description="Caption style profile; default netflix."
+    )
+    min_confidence: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="Leave out events less confident than this (0..1; default 0.5); they are listed in "
+        "captions.review.json.",
+    )
+    include_low_confidence: bool | None = Field(
+        default=None, description="Caption low-confidence events anyway (still listed for review)."
+    )
+    line: str | None = Field(
+        default=None,
+        pattern=r"^-?\d{1,3}%?$",
+        description="WebVTT `line` cue setting, e.g. `0` (top) or `10%`, to move cues off burned-in text.",
+    )
+    metadata: bool | None = Field(
+        default=None, description="Also write captions.metadata.vtt (one JSON cue per event); default true."
+    )
+
+
+class HapticSettings(_Model):
+    """How the haptic tracks are rendered (``captioning.haptics.HapticOptions``)."""
+
+    profile: Literal["standard", "calm"] | None = Field(
+        default=None, description="`calm` keeps only the salient events, for long viewing."
+    )
+    ceiling: float | None = Field(default=None, gt=0.0, le=1.0, description="Global intensity ceiling, 0..1.")
+
+
+class JobOptions(_Model):
+    """What to detect and which outputs to produce.
+
+    Foley options (``format``, ``sample_rate``, ``channels``, ``profile``, ``sync``, ``background_music``)
+    and the ``audio``/``video`` outputs are part of the contract but not implemented yet: a request that
+    sets them is refused with 422 rather than silently ignored.
+    """
+
+    outputs: list[OutputName] = Field(
+        default_factory=lambda: list(DEFAULT_OUTPUTS),
+        min_length=1,
+        max_length=7,
+        description="Results to produce. `vtt`/`srt` are the caption tracks, `events` the event list "
+        "(always produced), `haptics` the four haptic formats, `timeline` a PNG, `audio` the Foley track "
+        "and `video` the remuxed video (both not implemented yet).",
+    )
+    min_confidence: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="Drop events below this confidence."
+    )
+    ambience: bool = Field(
+        default=True, description="Report steady backgrounds (wind, rain) as one event each."
+    )
+    visual: bool = Field(default=False, description="Detect sounds from the pictures (not implemented yet).")
+    captions: CaptionSettings = Field(default_factory=CaptionSettings)
+    haptics: HapticSettings = Field(default_factory=HapticSettings)
+    format: Literal["wav", "mp3", "aac"] = Field(default="wav", description="Foley audio format.")
+    sample_rate: Literal[16000, 22050, 24000, 32000, 44100, 48000, 96000] = Field(
+        default=48000, description="Foley audio sample rate in Hz."
+    )
+    channels: Literal[1, 2] = Field(default=2, description="Foley audio channels.")
+    profile: Literal["realistic", "dramatic", "cartoon"] = Field(
+        default="realistic", description="Foley effect profile."
+    )
+    sync: Literal["frame", "second"] = Field(default="frame", description="Foley alignment granularity.")
+    background_music: BackgroundMusic = Field(default_factory=BackgroundMusic)
+    enable_cache: bool = Field(
+        default=True,
+        description="Reuse the results of an earlier job of the same key with the same input bytes and "
+        "options.",
+    )
+    detailed_log: bool = Field(default=False, description="Include per-stage timings in the job resource.")
+
+    def unimplemented(self) -> list[str]:
+        """Reasons this request asks for work no stage implements yet (empty: all is implemented)."""
+        reasons = [f"outputs: {UNIMPLEMENTED_OUTPUTS[o]}" for o in self.outputs if o in UNIMPLEMENTED_OUTPUTS]
+        foley = [name for name in FOLEY_OPTIONS if name in self.model_fields_set]
+        if foley:
+            reasons.append(f"{', '.join(foley)}: Foley audio options, but Foley audio is not implemented yet")
+        if self.background_music.enabled:
+            reasons.append("background_music.enabled: background music is not implemented yet")
+        if self.visual:
+            reasons.append("visual: visual sound detection is not implemented yet")
+        return reasons
+
+
+class JobCreate(_Model):
+    """A job from a URL (``POST /v1/jobs`` with a JSON body)."""
+
+    video_url: AnyHttpUrl = Field(description="http(s) URL of the video/audio file; public addresses only.")
+    options: JobOptions = Field(default_factory=JobOptions)
+    webhook_url: AnyHttpUrl | None = Field(
+        default=None, description="POSTed a Standard Webhooks signed JSON body when the job finishes."
+    )
+
+
+class JobUploadForm(BaseModel):
+    """A job from an upload (``POST /v1/jobs`` as multipart/form-data). Documentation only."""
+
+    file: bytes = Field(description="The video/audio file.", json_schema_extra={"format": "binary"})
+    options: str | None = Field(default=None, description="JobOptions as a JSON string.")
+    webhook_url: str | None = Field(default=None, description="As in the JSON body.")
+
+
+class ProblemDetail(BaseModel):
+    """RFC 9457 problem details (``application/problem+json``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="URI identifying the problem type.")
+    title: str = Field(description="Short summary of the problem type.")
+    status: int = Field(description="HTTP status code.")
+    detail: str | None = Field(default=None, description="What went wrong here and what to do about it.")
+    instance: str | None = None
+
+
+class JobError(BaseModel):
+    """Why a job failed (same members as a problem document)."""
+
+    type: str
+    title: str
+    detail: str
+    status: int | None = Field(default=None, description="The HTTP status this error maps to.")
+
+
+class JobSource(BaseModel):
+    kind: Literal["upload", "url"]
+    filename: str | None = None
+    url: str | None = None
+    size_bytes: int | None = None
+
+
+class ResultFile(BaseModel):
+    name: str = Field(description="File name, e.g. captions.vtt.")
+    media_type: str
+    size_bytes: int
+    etag: str
+    url: str = Field(description="Fetch with the API key, no key needed for `share_url`.")
+    share_url: str = Field(
+        description="Capability link (no key needed) for players, e.g. a <track src> on another origin."
+    )
+
+
+class StageLog(BaseModel):
+    stage: str
+    started_at: datetime
+    duration_s: float
+
+
+class JobPublic(BaseModel):
+    """A job as the API shows it."""
+
+    id: str
+    status: JobStatus
+    progress: float = Field(ge=0.0, le=1.0, description="Fraction of the work done, 0..1.")
+    stage: str | None = Field(description="Current (or last) stage, e.g. decode, tagging, outputs.")
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    expires_at: datetime | None = Field(
+        default=None, description="When a finished job and its files are deleted."
+    )
+    attempts: int = Field(description="How many times a worker started this job.")
+    source: JobSource
+    options: JobOptions
+    webhook_url: str | None = None
+    error: JobError | None = None
+    results: list[ResultFile] = Field(default_factory=list)
+    links: dict[str, str] = Field(default_factory=dict)
+    log: list[StageLog] | None = Field(default=None, description="Stage timings (with detailed_log).")
+
+
+class JobsPublic(BaseModel):
+    data: list[JobPublic]
+    count: int = Field(description="Total number of the caller's jobs.")
+    limit: int
+    offset: int
+    next: str | None = Field(default=None, description="Link to the next page, if any.")
+
+
+class Message(BaseModel):
+    message: str
+
+
+class Health(BaseModel):
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, Any] = Field(default_factory=dict)
+
+
+class WebhookSecret(BaseModel):
+    secret: str = Field(description="whsec_-prefixed base64 secret to verify this key's webhook signatures.")
+
+
+class WebhookPayload(BaseModel):
+    """Body of a webhook delivery."""
+
+    type: Literal["job.succeeded", "job.failed", "job.canceled"]
+    timestamp: datetime
+    data: JobPublic
