@@ -33,6 +33,10 @@ from typing import Literal
 
 Role = Literal["sound", "ambience", "music", "dialogue", "ignore"]
 ROLES: tuple[str, ...] = ("sound", "ambience", "music", "dialogue", "ignore")
+_COLUMNS: tuple[str, ...] = (
+    "label", "category", "kind", "caption_abrupt", "caption_sustained", "caption_continues", "role",
+    "specificity", "audioset", "haptic_intensity", "haptic_sharpness", "foley",
+)
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,9 @@ class Vocabulary:
 
 def _parse_row(row: dict[str, str], line: int) -> VocabularyEntry:
     try:
+        # DictReader files surplus fields under None and fills missing ones with None.
+        if None in row or any(v is None for v in row.values()):
+            raise ValueError(f"expected {len(_COLUMNS)} comma-separated fields")
         kind = row["kind"].strip()
         role = row["role"].strip()
         if kind not in ("abrupt", "sustained"):
@@ -126,5 +133,20 @@ def _parse_row(row: dict[str, str], line: int) -> VocabularyEntry:
 def load_vocabulary() -> Vocabulary:
     """The packaged vocabulary (``captioning/data/vocabulary.csv``), parsed once per process."""
     text = resources.files("captioning").joinpath("data/vocabulary.csv").read_text(encoding="utf-8")
-    rows = csv.DictReader(line for line in text.splitlines() if not line.startswith("#"))
-    return Vocabulary([_parse_row(r, i) for i, r in enumerate(rows, 2)])
+    return parse_vocabulary(text)
+
+
+def parse_vocabulary(text: str) -> Vocabulary:
+    """Parse vocabulary CSV text (same format as ``data/vocabulary.csv``; ``#`` lines are comments).
+
+    Raises
+    ------
+    ValueError
+        On a malformed row, naming its line in ``text`` (1-based, comments counted).
+    """
+    # Keep each record's physical line number so errors point at the file, not at the filtered stream.
+    kept = [(n, line) for n, line in enumerate(text.splitlines(), 1) if not line.lstrip().startswith("#")]
+    rows = csv.DictReader(line for _, line in kept)
+    if rows.fieldnames is None or list(rows.fieldnames) != list(_COLUMNS):
+        raise ValueError(f"vocabulary.csv: header must be {','.join(_COLUMNS)}, got {rows.fieldnames}")
+    return Vocabulary([_parse_row(r, kept[rows.line_num - 1][0]) for r in rows])
