@@ -25,6 +25,7 @@ from typing import Any
 from captioning.captions.model import Cue
 from captioning.captions.reader import parse_captions, read_captions
 from captioning.captions.styles import StyleProfile, get_style
+from captioning.errors import InvalidOptionsError
 
 #: Rounding allowance in ms (files carry milliseconds; frame-based limits are not whole ms).
 TOLERANCE_MS = 1
@@ -61,6 +62,8 @@ def check_cues(cues: list[Cue] | tuple[Cue, ...], style: str | StyleProfile = "n
     frame_rate : video frames per second, for the minimum gap of ``min_gap_frames`` frames.
     """
     s = get_style(style)
+    if not frame_rate > 0:
+        raise InvalidOptionsError(f"frame_rate must be above 0 frames per second, got {frame_rate}")
     gap_min = s.min_gap_frames * 1000 / frame_rate
     out: list[Violation] = []
     ids: set[str] = set()

@@ -86,8 +86,10 @@ class _Slot:
 
 # ---------------------------------------------------------------------------------------------- wording
 def _clean(text: str) -> str:
-    # brackets and "-->" would break the style's own brackets and the cue syntax
-    text = text.replace("-->", "->").replace("[", "").replace("]", "")
+    # brackets would clash with the style's own; "<", ">" read as markup in SRT (which cannot escape them)
+    text = text.replace("-->", "->")
+    for ch in "[]<>":
+        text = text.replace(ch, "")
     return " ".join(text.split())
 
 
@@ -218,8 +220,10 @@ def _layout(items: list[_Item], style: StyleProfile) -> tuple[list[CueLine], lis
     used: list[_Item] = []
     left: list[_Item] = []
     for it in items:
-        if any(it.text in b.texts and b.music == it.music for b in blocks):
-            used.append(it)  # the same words are already on screen
+        if any(it.text in b.texts and b.music == it.music for b in blocks) or any(
+            u.event.label == it.event.label for u in used
+        ):
+            used.append(it)  # the same sound (or the same words) is already in this cue
             continue
         open_, close = _bracket(style, it.music)
         last = blocks[-1] if blocks else None

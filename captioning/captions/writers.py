@@ -45,7 +45,9 @@ def _vtt_line(line: CueLine) -> str:
 
 
 def _srt_line(line: CueLine) -> str:
-    return f"<i>{line.text}</i>" if line.italic else line.text
+    # SRT has no escapes and players read "<...>" as markup: show angle brackets as similar quotes
+    text = line.text.replace("<", "‹").replace(">", "›")
+    return f"<i>{text}</i>" if line.italic else text
 
 
 def cues_to_vtt(cues: Sequence[Cue], *, metadata: Sequence[str] = (), comments: Sequence[str] = ()) -> str:
@@ -67,7 +69,10 @@ def cues_to_vtt(cues: Sequence[Cue], *, metadata: Sequence[str] = (), comments: 
 
 
 def cues_to_srt(cues: Sequence[Cue]) -> str:
-    """SRT text of ``cues``: numbered from 1, ``hh:mm:ss,mmm`` times, ``<i>`` kept for italics."""
+    """SRT text of ``cues``: numbered from 1, ``hh:mm:ss,mmm`` times, ``<i>`` kept for italics.
+
+    SRT cannot escape ``<`` and ``>`` (players read them as markup), so they are written as ``‹`` ``›``.
+    """
     subs = pysrt.SubRipFile(items=[
         pysrt.SubRipItem(index=i, start=pysrt.SubRipTime.from_ordinal(c.start_ms),
                          end=pysrt.SubRipTime.from_ordinal(c.end_ms),
