@@ -1,0 +1,196 @@
+"""The rule checker and reader: they catch what is broken, accept what we write, refuse what is unreadable."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import typer
+from captions_factory import VOCAB, random_analysis, scene
+from typer.testing import CliRunner
+
+from captioning.captions import (
+    CaptionOptions,
+    build_cues,
+    check_captions,
+    check_cues,
+    merge_dialogue,
+    parse_captions,
+    read_captions,
+)
+from captioning.captions.cli import register
+from captioning.errors import CaptionFormatError, InvalidOptionsError
+
+BAD_VTT = """WEBVTT
+
+a
+00:00:01.000 --> 00:00:01.500
+[door slams]
+
+a
+00:00:01.540 --> 00:00:02.500
+[a description far too long to fit on one line, really]
+
+c
+00:00:02.300 --> 00:00:03.000
+[overlaps the previous cue]
+
+d
+00:00:03.200 --> 00:00:12.000
+[gap of 200 ms not chained, on for 8.8 s]
+[second line]
+[third line]
+
+e
+00:00:12.500 --> 00:00:13.500
+[far too much text for one second on screen, really]
+
+f
+00:00:10.000 --> 00:00:11.000
+[starts before the previous]
+"""
+
+
+def _rules(violations: list) -> list[tuple[int, str]]:  # type: ignore[type-arg]
+    return [(v.index, v.rule) for v in violations]
+
+
+def test_checker_reports_every_broken_rule_with_cue_and_time() -> None:
+    got = check_captions(BAD_VTT, "netflix")
+    assert sorted(_rules(got)) == sorted([
+        (1, "min_duration"), (1, "reading_speed"),
+        (2, "duplicate_id"), (2, "line_length"), (2, "reading_speed"), (2, "gap"),
+        (3, "min_duration"), (3, "reading_speed"), (3, "overlap"),
+        (4, "line_count"), (4, "max_duration"), (4, "chaining"),
+        (5, "line_length"), (5, "reading_speed"), (5, "chaining"),
+        (6, "reading_speed"), (6, "order"),
+    ])
+    first = got[0]
+    assert first.start == 1.0 and "cue 1 at 1.000 s" in first.message and "0.500 s" in first.message
+
+
+def test_checker_depends_on_style_and_frame_rate() -> None:
+    text = "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n[door slams]\n\n00:00:02.081 --> 00:00:03.000\n[x]\n"
+    assert _rules(check_captions(text, "netflix", frame_rate=25.0)) == []
+    assert _rules(check_captions(text, "netflix", frame_rate=23.976)) == [(2, "gap")]  # 2 frames = 83.4 ms
+    assert (1, "min_duration") in _rules(check_captions(text, "dcmp"))  # dcmp wants 2 s on screen
+
+
+def test_checker_reads_srt_files(tmp_path: Path) -> None:
+    path = tmp_path / "x.srt"
+    path.write_text("1\n00:00:01,000 --> 00:00:01,200\n<i>[door slams]</i>\n", encoding="utf-8")
+    assert _rules(check_captions(path, "netflix")) == [(1, "min_duration"), (1, "reading_speed")]
+    assert read_captions(path)[0].lines[0].italic
+
+
+@pytest.mark.parametrize("style", ["netflix", "dcmp", "bbc"])
+@pytest.mark.parametrize("frame_rate", [23.976, 25.0, 60.0])
+def test_our_tracks_have_zero_violations_on_dense_random_event_lists(style: str, frame_rate: float) -> None:
+    for seed in range(4):
+        a = random_analysis(seed, n=400, duration=300.0)
+        options = CaptionOptions(style=style, frame_rate=frame_rate, min_confidence=0.0 if seed % 2 else 0.5,
+                                 line="-3" if seed == 3 else None)
+        track = build_cues(a, options, vocabulary=VOCAB)
+        assert len(track.cues) > 40
+        assert check_cues(track.cues, style, frame_rate=frame_rate) == []
+        assert track.cues == tuple(sorted(track.cues, key=lambda c: c.start_ms))
+
+
+@pytest.mark.parametrize("style", ["netflix", "dcmp", "bbc"])
+def test_our_sdh_merge_adds_no_timing_violation_between_sounds_and_dialogue(style: str) -> None:
+    srt = "".join(f"{i}\n00:00:{t:02d},000 --> 00:00:{t + 2:02d},500\nLine {i}.\n\n"
+                  for i, t in enumerate(range(0, 55, 6), 1))
+    dialogue = parse_captions(srt, kind="dialogue")
+    options = CaptionOptions(style=style)
+    sounds = build_cues(random_analysis(5, n=80, duration=60.0), options, vocabulary=VOCAB).cues
+    sdh = merge_dialogue(dialogue, sounds, options)
+    found = {v.rule for v in check_cues(sdh, style)}
+    assert not found & {"overlap", "gap", "order", "duplicate_id", "line_length", "line_count"}
+    assert sum(c.kind == "sound" for c in sdh) >= 5
+
+
+@pytest.mark.parametrize(("text", "name", "message"), [
+    ("hello, this is not captions", "notes.srt", "not valid SRT"),
+    ("[Script Info]\nTitle: x\n", "x.ssa", "not a WebVTT or SRT"),
+    ("WEBVTT\n\n00:00:01.000 --> 00:99:02.000\nbad minutes\n", "x.vtt", "no readable cue"),
+    ("1\n00:00:01,000 --> garbage\nx\n", "x.srt", "not valid SRT"),
+    ("WEBVTT\n\n00:00:02.000 --> 00:00:01.000\nbackwards\n", "x.vtt", "ends at or before it starts"),
+    ("NOT A VTT\n", "x.vtt", "must start with WEBVTT"),
+])
+def test_unreadable_files_raise_caption_format_error(text: str, name: str, message: str) -> None:
+    with pytest.raises(CaptionFormatError, match=message):
+        parse_captions(text, name=name)
+
+
+def test_missing_and_binary_files_raise_caption_format_error(tmp_path: Path) -> None:
+    with pytest.raises(CaptionFormatError, match="cannot read"):
+        read_captions(tmp_path / "nope.vtt")
+    blob = tmp_path / "blob.vtt"
+    blob.write_bytes(b"\xff\xfe\x00garbage\x80")
+    with pytest.raises(CaptionFormatError, match="not UTF-8"):
+        read_captions(blob)
+
+
+def test_reader_keeps_ids_settings_and_decodes_entities_and_bom() -> None:
+    (cue,) = parse_captions("\ufeffWEBVTT\n\nx1\n00:00:01.000 --> 00:00:02.000 line:0 align:left\n"
+                            "<v Ann>Tom &amp; Jerry &lt;3</v>\n")
+    assert (cue.identifier, cue.settings, cue.text) == ("x1", "line:0 align:left", "Tom & Jerry <3")
+
+
+def test_unknown_style_and_bad_frame_rate_are_refused() -> None:
+    with pytest.raises(InvalidOptionsError):
+        check_captions(BAD_VTT, "youtube")
+    with pytest.raises(InvalidOptionsError):
+        check_cues([], "netflix", frame_rate=0.0)
+
+
+# ----------------------------------------------------------------------------------------------- CLI
+@pytest.fixture
+def cli() -> typer.Typer:
+    app = typer.Typer()
+
+    @app.callback()
+    def main() -> None:
+        """soundcue (test shell)."""
+
+    register(app)
+    return app
+
+
+def test_cli_prints_violations_and_exits_1(cli: typer.Typer, tmp_path: Path) -> None:
+    path = tmp_path / "bad.vtt"
+    path.write_text(BAD_VTT, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["check-captions", str(path), "--style", "netflix"])
+    assert result.exit_code == 1
+    assert f"{path}: overlap: cue 3 at 2.300 s" in result.stdout
+    assert result.stdout.count("\n") == 17
+
+
+def test_cli_json_output(cli: typer.Typer, tmp_path: Path) -> None:
+    path = tmp_path / "bad.vtt"
+    path.write_text(BAD_VTT, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["check-captions", str(path), "--json"])
+    body = json.loads(result.stdout)
+    assert result.exit_code == 1 and body["style"] == "netflix" and len(body["violations"]) == 17
+    assert body["violations"][0] == {"rule": "min_duration", "index": 1, "start": 1.0,
+                                     "message": body["violations"][0]["message"]}
+
+
+def test_cli_exit_0_on_our_own_output(cli: typer.Typer, tmp_path: Path) -> None:
+    from captioning.captions import write_captions
+
+    for style in ("netflix", "dcmp", "bbc"):
+        write_captions(scene(), tmp_path / style, CaptionOptions(style=style), vocabulary=VOCAB)
+        for name in ("captions.vtt", "captions.srt"):
+            path = tmp_path / style / name
+            result = CliRunner().invoke(cli, ["check-captions", str(path), "--style", style])
+            assert result.exit_code == 0, result.output
+
+
+def test_cli_exit_2_with_one_line_error_on_unreadable_file(cli: typer.Typer, tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["check-captions", str(tmp_path / "missing.vtt")])
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and "soundcue: error: cannot read" in result.stderr
+    result = CliRunner().invoke(cli, ["check-captions", str(tmp_path / "missing.vtt"), "--style", "nope"])
+    assert result.exit_code == 2 and "unknown caption style" in result.stderr
