@@ -30,7 +30,6 @@ from captioning.features import Features
 from captioning.vocabulary import Vocabulary, VocabularyEntry
 from models import yamnet as yam
 
-_DB_PER_NEPER = 20.0 / np.log(10.0)  # log-mel is ln(magnitude); this turns differences into dB
 
 
 @dataclass(frozen=True)
@@ -74,7 +73,11 @@ class DetectionOptions:
     merge_similarity: float = 0.4
     merge_similarity_split: float = 0.85
     onset_window_s: float = 0.15
-    onset_lag_s: float = 0.015
+    onset_lag_s: float = 0.01
+    pool_peak_s: float = 0.0
+    repeat_gap_s: float = 1.0
+    music_min_s: float = 1.0
+    repeat_similarity: float = 0.9
     spread_weight: float = 2.0
     min_split_s: float = 0.25
 
@@ -93,25 +96,44 @@ class Segment:
     peak_db: float  # peak rise above background
 
 
-def background_rise(feat: Features, opts: DetectionOptions) -> np.ndarray:
-    """How far each frame rises above the running background, in dB: shape=(n_frames,).
+@dataclass(frozen=True)
+class Background:
+    """The running background spectrum: per-band log power, one row per 100 ms block."""
 
-    Per band, the background power is a running percentile over ``background_window_s``; a frame's rise is
-    the mean over bands of its power relative to that background. Averaging *ratios* (not levels) lets a
-    sound that is 20 dB up in a few bands stand out against a background that is loud elsewhere, while the
-    random fluctuation of a steady background averages out over 64 bands.
-    """
-    mel = feat.logmel
-    if mel.shape[0] == 0:
-        return np.zeros(0, np.float32)
-    power = ndimage.uniform_filter1d(np.exp(2.0 * mel.astype(np.float64)), 3, axis=0, mode="nearest")
+    floor: np.ndarray  # shape=(n_blocks, MEL_BANDS), natural log of mel power
+    block: int  # frames per block
+
+    def at(self, i0: int, i1: int) -> np.ndarray:
+        """Background log power for frames [i0, i1): shape=(i1 - i0, MEL_BANDS)."""
+        idx = np.minimum(np.arange(i0, i1) // self.block, self.floor.shape[0] - 1)
+        return np.asarray(self.floor[idx])
+
+
+def background_model(feat: Features, opts: DetectionOptions) -> Background:
+    """Per band, a running percentile of the mel power over ``background_window_s``."""
     block = 10  # frames (100 ms) per block for a cheap running percentile
-    n_blocks = max(1, power.shape[0] // block)
-    blocks = np.log(power[: n_blocks * block].reshape(n_blocks, block, -1).mean(axis=1))
+    n_blocks = max(1, feat.n_frames // block)
+    power = np.exp(2.0 * feat.logmel[: n_blocks * block].astype(np.float64))
+    if power.shape[0] == 0:
+        return Background(np.full((1, feat.logmel.shape[1]), -50.0), block)
+    blocks = np.log(power.reshape(n_blocks, -1, power.shape[1]).mean(axis=1) + 1e-20)
     size = max(3, int(round(opts.background_window_s / (block * feat.frame_s))) | 1)
     floor = ndimage.percentile_filter(blocks, opts.background_percentile, size=(size, 1), mode="nearest")
-    idx = np.minimum(np.arange(power.shape[0]) // block, n_blocks - 1)
-    ratio = (power / np.exp(floor[idx])).mean(axis=1)
+    return Background(floor, block)
+
+
+def background_rise(feat: Features, opts: DetectionOptions, bg: Background | None = None) -> np.ndarray:
+    """How far each frame rises above the running background, in dB: shape=(n_frames,).
+
+    A frame's rise is the mean over bands of its power relative to the background. Averaging *ratios*
+    (not levels) lets a sound that is 20 dB up in a few bands stand out against a background that is loud
+    elsewhere, while the random fluctuation of a steady background averages out over 64 bands.
+    """
+    if feat.n_frames == 0:
+        return np.zeros(0, np.float32)
+    bg = bg or background_model(feat, opts)
+    power = ndimage.uniform_filter1d(np.exp(2.0 * feat.logmel.astype(np.float64)), 3, axis=0, mode="nearest")
+    ratio = (power / np.exp(bg.at(0, feat.n_frames))).mean(axis=1)
     return (10.0 * np.log10(ratio + 1e-12)).astype(np.float32)
 
 
@@ -213,13 +235,14 @@ class Labeller:
     """Pools YAMNet scores for a time span and picks the caption label (see module docstring)."""
 
     def __init__(self, feat: Features, vocab: Vocabulary, class_names: Sequence[str], opts: DetectionOptions,
-                 active: np.ndarray) -> None:
-        self.feat, self.vocab, self.names, self.opts = feat, vocab, list(class_names), opts
+                 active: np.ndarray, bg: Background) -> None:
+        self.feat, self.vocab, self.names, self.opts, self.bg = feat, vocab, list(class_names), opts, bg
         n_cls = len(self.names)
         self.entries: list[VocabularyEntry | None] = [vocab.for_audioset(n) for n in self.names]
         weight = np.full(n_cls, _UNMAPPED_WEIGHT, np.float32)
         usable = np.ones(n_cls, bool)
         self.dialogue_cls = np.zeros(n_cls, bool)
+        self.music_cls = np.zeros(n_cls, bool)
         for i, e in enumerate(self.entries):
             if e is None:
                 continue
@@ -227,6 +250,7 @@ class Labeller:
             if e.role in ("ignore", "dialogue"):
                 usable[i] = False
             self.dialogue_cls[i] = e.role == "dialogue"
+            self.music_cls[i] = e.role == "music"
         self.weight, self.usable = weight, usable
         scores = feat.scores
         # File-level background score per class: the median over patches with little foreground.
@@ -247,7 +271,11 @@ class Labeller:
         return (csum[i1] - csum[i0]) > 0.2 * (i1 - i0 + 1)
 
     def pooled(self, start: float, end: float) -> np.ndarray:
-        """Class scores for [start, end): mean over the patches holding most of the span, shape=(521,)."""
+        """Class scores for [start, end), shape=(521,).
+
+        Short sounds are judged by the patches centred near their loudest moment (where they dominate the
+        0.96 s window); long ones by the patches they fill.
+        """
         scores = self.feat.scores
         if scores.shape[0] == 0:
             return np.zeros(len(self.names), np.float32)
@@ -255,6 +283,14 @@ class Labeller:
         overlap = np.clip(np.minimum(p_end, end) - np.maximum(p_start, start), 0.0, None)
         frac = overlap / min(end - start, float(p_end[0] - p_start[0]))
         sel = frac >= 0.7 * frac.max()
+        if self.opts.pool_peak_s > 0 and end - start < float(p_end[0] - p_start[0]):
+            i0 = int(start / self.feat.frame_s)
+            i1 = max(i0 + 1, int(np.ceil(end / self.feat.frame_s)))
+            t_peak = (i0 + int(np.argmax(self.feat.level_db[i0:i1]))) * self.feat.frame_s
+            centre = 0.5 * (p_start + p_end)
+            near = sel & (np.abs(centre - t_peak) <= self.opts.pool_peak_s)
+            if near.any():
+                sel = near
         w = frac[sel]
         pooled: np.ndarray = (scores[sel] * w[:, None]).sum(axis=0) / w.sum()
         return pooled
@@ -263,6 +299,13 @@ class Labeller:
         """What stands out in [start, end): captionable classes' rise over the background, shape=(521,)."""
         rise = np.maximum(self.pooled(start, end) - self.background, 0.0)
         return np.where(self.usable, rise, 0.0)
+
+    def spectrum(self, start: float, end: float) -> np.ndarray:
+        """Mean per-band rise over the background (nepers of power) in [start, end), shape=(64,)."""
+        i0 = max(0, int(start / self.feat.frame_s))
+        i1 = min(self.feat.n_frames, max(i0 + 1, int(np.ceil(end / self.feat.frame_s))))
+        rise = 2.0 * self.feat.logmel[i0:i1].astype(np.float64) - self.bg.at(i0, i1)
+        return np.asarray(np.maximum(rise, 0.0).mean(axis=0))
 
     def speech_fraction(self, start: float, end: float) -> float:
         sp = self.feat.speech
@@ -280,7 +323,11 @@ class Labeller:
         # Dialogue: Silero hears speech and the tagger's best vocal class is a speech class.
         speechy = self.speech_fraction(start, end) >= 0.5
         top_dialogue = float(pooled[self.dialogue_cls].max()) if self.dialogue_cls.any() else 0.0
-        rank = np.where(self.usable, (np.maximum(contrast, 0.0) + 0.1 * pooled) * self.weight, -1.0)
+        weight = self.weight
+        if end - start < self.opts.music_min_s:
+            # Music is sustained: a lone hit that sounds like a drum is more likely a knock or a thud.
+            weight = np.where(self.music_cls, weight * 0.5, weight)
+        rank = np.where(self.usable, (np.maximum(contrast, 0.0) + 0.1 * pooled) * weight, -1.0)
         order = np.argsort(-rank)
         best = int(order[0])
         # Laughter, coughs and screams also light up the VAD: only call it dialogue when speech clearly wins.
@@ -317,12 +364,13 @@ def detect_events(
     opts = opts or DetectionOptions()
     if feat.n_frames == 0:
         return ()
-    rise = background_rise(feat, opts)
+    bg = background_model(feat, opts)
+    rise = background_rise(feat, opts, bg)
     segments = find_segments(rise, feat, opts)
     active = np.zeros(feat.n_frames, bool)
     for s in segments:
         active[int(s.start / feat.frame_s):int(np.ceil(s.end / feat.frame_s))] = True
-    labeller = Labeller(feat, vocab, class_names, opts, active)
+    labeller = Labeller(feat, vocab, class_names, opts, active, bg)
     beds = _ambience_beds(feat, labeller, opts) if ambience else []
     bed_labels = {e.label for e, _, _ in beds}
 
@@ -345,7 +393,9 @@ def detect_events(
             continue
         if entry.label in bed_labels and lab.contrast < 0.3:
             continue  # a louder moment of the background bed, not a new sound
-        events.append(_make_event(feat, start, end, entry, lab, class_names, class_ids))
+        i0, i1 = int(start / feat.frame_s), max(int(start / feat.frame_s) + 1, int(np.ceil(end / feat.frame_s)))
+        salience = float(rise[i0:i1].max())
+        events.append(_make_event(feat, start, end, entry, lab, class_names, class_ids, salience_db=salience))
     events = _merge_same_label(events, vocab, opts)
     for entry, t0, t1 in beds:
         pooled = labeller.pooled(t0, t1)
@@ -369,17 +419,23 @@ def _merge_similar(spans: list[tuple[float, float]], labeller: Labeller, opts: D
         return spans
     out = [spans[0]]
     prof = labeller.profile(*spans[0])
+    prev_spec = labeller.spectrum(*spans[0])
     for start, end in spans[1:]:
         cur = labeller.profile(start, end)
+        spec = labeller.spectrum(start, end)
         gap = start - out[-1][1]
         # Pieces split at a strong onset are a new sound unless they sound the same (repeated strokes).
         needed = opts.merge_similarity_split if gap < 0.02 else opts.merge_similarity
-        if gap < opts.merge_gap_s and _cosine(prof, cur) >= needed:
+        same_tag = gap < opts.merge_gap_s and _cosine(prof, cur) >= needed
+        # A repeated stroke (chopping, footsteps, hammering) has the spectrum of the stroke before it.
+        repeat = gap < opts.repeat_gap_s and _cosine(prev_spec, spec) >= opts.repeat_similarity
+        if same_tag or repeat:
             out[-1] = (out[-1][0], end)
             prof = labeller.profile(*out[-1])
         else:
             out.append((start, end))
             prof = cur
+        prev_spec = spec
     return out
 
 
@@ -431,7 +487,7 @@ def _ambience_beds(feat: Features, labeller: Labeller, opts: DetectionOptions
 
 
 def _make_event(feat: Features, start: float, end: float, entry: VocabularyEntry, lab: _Label,
-                class_names: Sequence[str], class_ids: Sequence[str]) -> SoundEvent:
+                class_names: Sequence[str], class_ids: Sequence[str], *, salience_db: float = 20.0) -> SoundEvent:
     i0 = int(start / feat.frame_s)
     i1 = max(i0 + 1, int(np.ceil(end / feat.frame_s)))
     level = feat.level_db[i0:i1].astype(np.float64)
@@ -440,7 +496,10 @@ def _make_event(feat: Features, start: float, end: float, entry: VocabularyEntry
     cent = float((feat.centroid_hz[i0:i1] * power).sum() / (power.sum() + 1e-12))
     step = max(1, int(round(1 / (ENVELOPE_RATE_HZ * feat.frame_s))))
     env = tuple(float(10 * np.log10(power[k:k + step].mean() + 1e-12)) for k in range(0, power.size, step))
-    confidence = float(np.clip(0.5 * lab.score + 0.5 * min(1.0, max(0.0, lab.contrast) * 2.0), 0.0, 1.0))
+    # Confidence blends how sure the tagger is of the label with how clearly the sound stands out.
+    label_conf = float(np.clip(1.2 * lab.score + max(0.0, lab.contrast), 0.0, 1.0))
+    detect_conf = float(np.clip((salience_db - 8.0) / 20.0, 0.0, 1.0))
+    confidence = 0.6 * label_conf + 0.4 * detect_conf
     if lab.entry is None:
         confidence = min(confidence, 0.3)
     end = max(end, start + 0.01)
