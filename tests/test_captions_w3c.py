@@ -60,7 +60,8 @@ def produced(tmp_path_factory: pytest.TempPathFactory) -> Path:
              ("r2", random_analysis(2, n=150, duration=90.0), {"include_low_confidence": True, "line": "85%"})]
     for style in ("netflix", "dcmp", "bbc"):
         for name, a, kw in cases:
-            options = CaptionOptions(style=style, dialogue=dialogue, hls=True, **kw)  # type: ignore[arg-type]
+            options = CaptionOptions(style=style, dialogue=dialogue, hls=True,
+                                     **kw)  # type: ignore[arg-type]
             write_captions(a, root / style / name, options, vocabulary=VOCAB)
     return root
 
