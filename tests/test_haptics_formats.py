@@ -116,16 +116,42 @@ def test_ahap_curves_are_chunked_contiguous_and_follow_the_envelope(long_track: 
     assert pts[-1][1] == 1.0 and pts[-1][0] > 75.0
 
 
-def test_ahap_transient_inside_a_passage_is_felt_as_intended(long_track: HapticTrack) -> None:
+def _curve_points(doc: dict[str, Any]) -> list[tuple[float, float]]:
+    return [(c["ParameterCurve"]["Time"] + p["Time"], p["ParameterValue"]) for c in doc["Pattern"]
+            if "ParameterCurve" in c for p in c["ParameterCurve"]["ParameterCurveControlPoints"]]
+
+
+@pytest.mark.parametrize("t", [10.0, 40.0, 70.0])
+def test_ahap_transient_inside_a_passage_is_felt_as_intended(long_track: HapticTrack, t: float) -> None:
+    # The intensity curve scales taps too: written intensity x curve must give the tap's intensity.
     doc = to_ahap(long_track)
-    curve_pts = [(c["ParameterCurve"]["Time"] + p["Time"], p["ParameterValue"]) for c in doc["Pattern"]
-                 if "ParameterCurve" in c for p in c["ParameterCurve"]["ParameterCurveControlPoints"]]
-    shot = next(c for c in long_track.transients if c.time == 40.0)
+    pts = _curve_points(doc)
+    shot = next(c for c in long_track.transients if c.time == t)
     written = next(e["Event"] for e in doc["Pattern"]
-                   if e.get("Event", {}).get("EventType") == "HapticTransient" and e["Event"]["Time"] == 40.0)
-    control = float(np.interp(40.0, [p[0] for p in curve_pts], [p[1] for p in curve_pts]))
-    felt = written["EventParameters"][0]["ParameterValue"] * control
-    assert felt == pytest.approx(min(shot.intensity, control), abs=0.01)
+                   if e.get("Event", {}).get("EventType") == "HapticTransient" and e["Event"]["Time"] == t)
+    for dt in (0.0, 0.02, 0.039):  # throughout the pulse
+        control = float(np.interp(t + dt, [p[0] for p in pts], [p[1] for p in pts]))
+        felt = written["EventParameters"][0]["ParameterValue"] * control
+        assert felt == pytest.approx(shot.intensity, abs=0.01)
+
+
+def test_ahap_tap_in_a_quiet_moment_of_a_loud_passage() -> None:
+    # A shot while an engine idles quietly, the engine roaring later: the shot is not scaled down.
+    engine = sustained(0.0, 6.0, envelope=(-40.0,) * 60 + (-6.0,) * 60, loudness=-10.0)
+    track = track_of([engine, abrupt(2.0, "gunshot", peak=-6.0)])
+    doc = to_ahap(track)
+    pts = _curve_points(doc)
+    control = float(np.interp(2.0, [p[0] for p in pts], [p[1] for p in pts]))
+    written = next(e["Event"] for e in doc["Pattern"]
+                   if e.get("Event", {}).get("EventType") == "HapticTransient")
+    assert written["EventParameters"][0]["ParameterValue"] * control == pytest.approx(1.0, abs=0.01)
+    # ... and right after the tap the engine is back to its quiet level.
+    after = float(np.interp(2.2, [p[0] for p in pts], [p[1] for p in pts]))
+    assert after == pytest.approx(engine_level(track, 2.2), abs=0.02)
+
+
+def engine_level(track: HapticTrack, t: float) -> float:
+    return track.continuous[0].level_at(t) / track.continuous[0].intensity
 
 
 def test_ahap_has_a_transient_at_every_transient_cue(known: HapticTrack) -> None:

@@ -8,12 +8,15 @@ chunked, consecutive chunks sharing their boundary point so the interpolation is
 A parameter curve scales *every* event playing while it is active, and its last value persists. So the
 continuous cues that overlap are played as one *passage*: each of its events has the passage's peak
 intensity, the curve follows the combined envelope divided by that peak, and is reset to 1 right after
-the passage ends; a transient inside a passage has its intensity divided by the curve's value there, so it
-is felt as strong as intended. The format is described in ``captioning/data/ahap.schema.json``.
+the passage ends. The curve scales taps as well: for the length of each tap inside a passage it is raised to
+at least the tap's intensity, and the tap's intensity is divided by the curve's value there, so the tap is
+felt as strong as intended (the buzz under it swells for those few ms). The format is described in
+``captioning/data/ahap.schema.json``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +31,8 @@ MAX_CONTINUOUS_S = 30.0
 MAX_CONTROL_POINTS = 16
 #: The intensity control returns to 1 this long after a passage ends (s).
 RESET_S = 0.001
+#: Offset of the extra control points that make a step (a cue starting or stopping) sharp (s).
+EPS_S = 0.001
 #: Decimal places of times and values in the file (0.1 ms).
 DECIMALS = 4
 
@@ -38,18 +43,18 @@ def to_ahap(track: HapticTrack) -> dict[str, Any]:
     Returns:
         ``{"Version": 1.0, "Metadata": {...}, "Pattern": [...]}`` with entries sorted by time.
     """
-    passages = _passages(track.continuous)
+    passages = _passages(track)
     entries: list[tuple[float, int, dict[str, Any]]] = []
-    for cues, points in passages:
-        peak = max(v for _, v in points) or 1.0
-        for cue in cues:
+    for passage in passages:
+        for cue in passage.cues:
             for t, d in _split(cue.time, cue.duration):
-                entries.append((t, 1, _continuous(t, d, peak, cue.sharpness)))
-        ratio = [(t, v / peak) for t, v in points]
-        for chunk in _curve_chunks(ratio):
+                entries.append((t, 1, _continuous(t, d, passage.peak, cue.sharpness)))
+        for chunk in _curve_chunks(passage.curve):
             entries.append((chunk[0][0], 2, _curve(chunk)))
     for cue in track.transients:
-        intensity = _compensate(cue.intensity, cue.time, passages)
+        control = next((p.control_at(cue.time) for p in passages if p.start <= cue.time <= p.end), 1.0)
+        # Written x control = felt; the control was raised to at least the tap's intensity (see _Passage).
+        intensity = 1.0 if control < 1e-3 else min(1.0, cue.intensity / control)
         entries.append((cue.time, 0, _event(cue.time, "HapticTransient", intensity, cue.sharpness)))
         if cue.duration > 2 * track.options.pulse_s:
             # Merged pulses fuse into a buzz: hold it for the cue's length after the tap.
@@ -70,20 +75,64 @@ def to_ahap(track: HapticTrack) -> dict[str, Any]:
     }
 
 
-def _passages(cues: tuple[HapticCue, ...]) -> list[tuple[list[HapticCue], list[tuple[float, float]]]]:
-    """Group overlapping continuous cues; each group with its combined envelope ``(abs time, level)``."""
+@dataclass(frozen=True)
+class _Passage:
+    """Overlapping continuous cues played together under one intensity curve.
+
+    Attributes:
+        cues: the continuous cues.
+        peak: the strongest combined level: every event of the passage is written at this intensity.
+        curve: ``(absolute time s, multiplier 0..1)``: the combined envelope divided by ``peak``, raised to
+            at least a tap's intensity for the length of each tap inside the passage (the curve scales
+            taps too, and a tap can only be felt as strong as the curve lets it).
+    """
+
+    cues: list[HapticCue]
+    peak: float
+    curve: list[tuple[float, float]]
+
+    @property
+    def start(self) -> float:
+        return self.curve[0][0]
+
+    @property
+    def end(self) -> float:
+        return self.curve[-1][0]
+
+    def control_at(self, t: float) -> float:
+        return float(np.interp(t, [p[0] for p in self.curve], [p[1] for p in self.curve]))
+
+
+def _passages(track: HapticTrack) -> list[_Passage]:
     groups: list[list[HapticCue]] = []
-    for cue in sorted(cues, key=lambda c: c.time):
-        if groups and cue.time <= max(c.end for c in groups[-1]):
+    for cue in sorted(track.continuous, key=lambda c: c.time):
+        if groups and cue.time <= max(c.end for c in groups[-1]) + 2 * RESET_S:
             groups[-1].append(cue)
         else:
             groups.append([cue])
     out = []
     for group in groups:
-        times = sorted({round(c.time + t, 6) for c in group for t, _ in _points(c)})
-        levels = [max(_value(c, t) for c in group) for t in times]
+        start, end = min(c.time for c in group), max(c.end for c in group)
+        times = {c.time + t for c in group for t, _ in _points(c)}
+        # Steps where a cue starts or stops inside the passage.
+        times |= {t for c in group for t in (c.time - EPS_S, c.end + EPS_S) if start < t < end}
+        ordered = sorted(round(t, 6) for t in times)
+        levels = [max(_value(c, t) for c in group) for t in ordered]
         tol = min(c.intensity for c in group) * 0.01
-        out.append((group, list(simplify_envelope(list(zip(times, levels, strict=True)), tol))))
+        combined = simplify_envelope(list(zip(ordered, levels, strict=True)), tol)
+        peak = max(v for _, v in combined) or 1.0
+        ct, cv = [p[0] for p in combined], [p[1] / peak for p in combined]
+        boosts = [(c.time, min(c.time + track.options.pulse_s, end), c.intensity)
+                  for c in track.transients if start <= c.time <= end]
+        boosts = [(a, b, level) for a, b, level in boosts
+                  if level > min(float(np.interp(a, ct, cv)), float(np.interp(b, ct, cv)))]
+        sample = {t for t, _ in combined}
+        sample |= {t for a, b, _ in boosts for t in (a - EPS_S, a, b, b + EPS_S) if start <= t <= end}
+        curve = []
+        for t in sorted(sample):
+            boost = max((level for a, b, level in boosts if a <= t <= b), default=0.0)
+            curve.append((t, min(1.0, max(float(np.interp(t, ct, cv)), boost))))
+        out.append(_Passage(cues=group, peak=peak, curve=curve))
     return out
 
 
@@ -97,20 +146,6 @@ def _value(cue: HapticCue, t: float) -> float:
         return 0.0
     pts = _points(cue)
     return float(np.interp(t - cue.time, [p[0] for p in pts], [p[1] for p in pts]))
-
-
-def _compensate(
-    intensity: float, t: float, passages: list[tuple[list[HapticCue], list[tuple[float, float]]]]
-) -> float:
-    """Transient intensity to write so that, scaled by the intensity curve active at ``t``, it is felt as
-    ``intensity``."""
-    for _cues, points in passages:
-        start, end = points[0][0], points[-1][0]
-        if start <= t <= end:
-            peak = max(v for _, v in points) or 1.0
-            ratio = float(np.interp(t, [p[0] for p in points], [p[1] for p in points])) / peak
-            return 1.0 if ratio < 1e-3 else min(1.0, intensity / ratio)
-    return intensity
 
 
 def _split(time: float, duration: float) -> list[tuple[float, float]]:
