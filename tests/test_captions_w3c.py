@@ -57,7 +57,8 @@ def produced(tmp_path_factory: pytest.TempPathFactory) -> Path:
                         "00:00:13.000 --> 00:00:16.000\nDid you hear that?\n", encoding="utf-8")
     cases = [("scene", scene(), {}), ("r0", random_analysis(0), {"line": "0"}),
              ("r1", random_analysis(1), {"min_confidence": 0.0}),
-             ("r2", random_analysis(2, n=150, duration=90.0), {"include_low_confidence": True, "line": "85%"})]
+             ("r2", random_analysis(2, n=150, duration=90.0),
+              {"include_low_confidence": True, "line": "85%"})]
     for style in ("netflix", "dcmp", "bbc"):
         for name, a, kw in cases:
             options = CaptionOptions(style=style, dialogue=dialogue, hls=True,
