@@ -91,18 +91,34 @@ def _replace_dir(tmp: Path, final: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+InputsArg = Annotated[list[Path], typer.Argument(
+    help="Video or audio files (MP4/MOV/MKV/WebM/AVI, WAV/MP3/FLAC/OGG/M4A).", show_default=False)]
+OutDirOpt = Annotated[Path, typer.Option(
+    "-o", "--output-dir", help="Directory for results; one sub-directory per input.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON summary on stdout.")]
+StyleOpt = Annotated[str, typer.Option(help="Caption style profile: netflix, dcmp or bbc.")]
+MinConfOpt = Annotated[float, typer.Option(
+    help="Leave events below this confidence (0..1) out of the caption track; they go to captions.review.json.")]
+HapticsOpt = Annotated[bool, typer.Option(
+    "--haptics", help="Also write haptic cues (haptics.json, .ahap, .android.json, .web.json).")]
+TimelineOpt = Annotated[bool, typer.Option(
+    "--timeline", help="Also write timeline.png (events, captions, haptics against time).")]
+NoAmbienceOpt = Annotated[bool, typer.Option(
+    "--no-ambience", help="Do not report steady background sounds (wind, rain, birdsong).")]
+
+
 @app.command()
 def caption(
-    inputs: Annotated[list[Path], typer.Argument(help="Video or audio files (MP4/MOV/MKV/WebM/AVI, WAV/MP3/FLAC/OGG/M4A).",
-                                                 show_default=False)],
-    output_dir: Annotated[Path, typer.Option("-o", "--output-dir", help="Directory for results; one sub-directory per input.")] = Path("soundcue-out"),
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON summary on stdout.")] = False,
-    style: Annotated[str, typer.Option(help="Caption style profile: netflix, dcmp or bbc.")] = "netflix",
-    min_confidence: Annotated[float, typer.Option(help="Leave events below this confidence (0..1) out of the caption track; they go to captions.review.json.")] = 0.5,
-    haptics: Annotated[bool, typer.Option("--haptics", help="Also write haptic cues (haptics.json, .ahap, .android.json, .web.json).")] = False,
-    timeline: Annotated[bool, typer.Option("--timeline", help="Also write timeline.png (events, captions, haptics against time).")] = False,
-    no_ambience: Annotated[bool, typer.Option("--no-ambience", help="Do not report steady background sounds (wind, rain, birdsong).")] = False,
+    inputs: InputsArg,
+    output_dir: OutDirOpt = Path("soundcue-out"),
+    quiet: QuietOpt = False,
+    as_json: JsonOpt = False,
+    style: StyleOpt = "netflix",
+    min_confidence: MinConfOpt = 0.5,
+    haptics: HapticsOpt = False,
+    timeline: TimelineOpt = False,
+    no_ambience: NoAmbienceOpt = False,
 ) -> None:
     """Detect the sound events of each input and write events.json, captions.vtt and captions.srt."""
     from captioning.pipeline import AnalysisOptions, analyze, load_analyzers

@@ -31,7 +31,6 @@ from captioning.vocabulary import Vocabulary, VocabularyEntry
 from models import yamnet as yam
 
 
-
 @dataclass(frozen=True)
 class DetectionOptions:
     """Detection parameters. Units are in the names.
@@ -134,7 +133,8 @@ def background_rise(feat: Features, opts: DetectionOptions, bg: Background | Non
     bg = bg or background_model(feat, opts)
     power = ndimage.uniform_filter1d(np.exp(2.0 * feat.logmel.astype(np.float64)), 3, axis=0, mode="nearest")
     ratio = (power / np.exp(bg.at(0, feat.n_frames))).mean(axis=1)
-    return (10.0 * np.log10(ratio + 1e-12)).astype(np.float32)
+    out: np.ndarray = (10.0 * np.log10(ratio + 1e-12)).astype(np.float32)
+    return out
 
 
 def find_segments(rise: np.ndarray, feat: Features, opts: DetectionOptions) -> list[Segment]:
@@ -268,7 +268,8 @@ class Labeller:
         csum = np.concatenate([[0], np.cumsum(active)])
         i0 = np.clip((s / self.feat.frame_s).astype(int), 0, active.size)
         i1 = np.clip((e / self.feat.frame_s).astype(int), 0, active.size)
-        return (csum[i1] - csum[i0]) > 0.2 * (i1 - i0 + 1)
+        out: np.ndarray = (csum[i1] - csum[i0]) > 0.2 * (i1 - i0 + 1)
+        return out
 
     def pooled(self, start: float, end: float) -> np.ndarray:
         """Class scores for [start, end), shape=(521,).
@@ -348,7 +349,7 @@ class Labeller:
 def _entry_for(label: _Label, vocab: Vocabulary) -> VocabularyEntry | None:
     if label.entry is not None:
         return label.entry
-    return vocab["sound"] if "sound" in vocab else None
+    return vocab.get("sound")
 
 
 def detect_events(
@@ -452,7 +453,8 @@ def _running_level(feat: Features, opts: DetectionOptions) -> np.ndarray:
     blocks = 10 * np.log10(power.reshape(n_blocks, block).mean(axis=1) + 1e-12)
     size = max(3, int(round(2 * opts.background_window_s / (block * feat.frame_s))) | 1)
     med = ndimage.median_filter(blocks, size=size, mode="nearest")
-    return med[np.minimum(np.arange(feat.n_frames) // block, n_blocks - 1)]
+    out: np.ndarray = med[np.minimum(np.arange(feat.n_frames) // block, n_blocks - 1)]
+    return out
 
 
 def _peak_50ms(level_db: np.ndarray) -> float:

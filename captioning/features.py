@@ -115,7 +115,8 @@ class FeatureExtractor:
             self._scores.append(self._tagger(patches))
         self._next_patch = p
         keep_from = p - self._ring_start
-        self._mel_ring = ring[keep_from:].copy() if keep_from < ring.shape[0] else np.zeros((0, yam.MEL_BANDS), np.float32)
+        empty = np.zeros((0, yam.MEL_BANDS), np.float32)
+        self._mel_ring = ring[keep_from:].copy() if keep_from < ring.shape[0] else empty
         self._ring_start += min(keep_from, ring.shape[0])
 
     def finish(self) -> Features:

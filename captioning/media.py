@@ -95,11 +95,11 @@ def _reason(e: Exception) -> str:
 def _stream_info(s: av.stream.Stream) -> StreamInfo:
     codec = s.codec_context.name if s.codec_context is not None else "unknown"
     duration = _seconds(s.duration, s.time_base)
-    if s.type == "audio":
+    if isinstance(s, av.AudioStream):
         a = s.codec_context
         return StreamInfo(index=s.index, type="audio", codec=codec, duration=duration,
                           sample_rate=a.sample_rate or None, channels=a.channels or None)
-    if s.type == "video":
+    if isinstance(s, av.VideoStream):
         v = s.codec_context
         rate = s.average_rate or s.guessed_rate
         return StreamInfo(index=s.index, type="video", codec=codec, duration=duration,
@@ -138,7 +138,7 @@ def iter_audio(
     try:
         with av.open(info.path) as container:
             stream = container.streams.audio[0]
-            stream.thread_type = "AUTO"
+            stream.codec_context.thread_type = "AUTO"
             resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
             for frame in _decoded_frames(container, stream):
                 for out in resampler.resample(frame):

@@ -91,6 +91,9 @@ class Vocabulary:
     def __getitem__(self, label: str) -> VocabularyEntry:
         return self._by_label[label]
 
+    def get(self, label: str) -> VocabularyEntry | None:
+        return self._by_label.get(label)
+
     def for_audioset(self, display_name: str) -> VocabularyEntry | None:
         """The entry that maps an AudioSet class, or None if the class is not in the vocabulary."""
         return self._by_audioset.get(display_name)

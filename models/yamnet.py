@@ -55,7 +55,8 @@ def mel_matrix() -> np.ndarray:
     down = (upper[None, :] - bin_mel[:, None]) / (upper - center)[None, :]
     w = np.maximum(0.0, np.minimum(up, down))
     w[0, :] = 0.0  # YAMNet zeroes the DC bin
-    return w.astype(np.float32)
+    out: np.ndarray = w.astype(np.float32)
+    return out
 
 
 @functools.lru_cache(maxsize=1)
@@ -74,7 +75,8 @@ def magnitude_frames(frames: np.ndarray) -> np.ndarray:
 
 def log_mel(magnitudes: np.ndarray) -> np.ndarray:
     """log(mel + 0.001) from STFT magnitudes: shape=(n, 257) -> shape=(n, MEL_BANDS), float32."""
-    return np.log(magnitudes @ mel_matrix() + LOG_OFFSET).astype(np.float32)
+    out: np.ndarray = np.log(magnitudes @ mel_matrix() + LOG_OFFSET).astype(np.float32)
+    return out
 
 
 def frame_audio(audio: np.ndarray) -> np.ndarray:
@@ -128,7 +130,8 @@ class YamNet:
                 raw = self._session.run(None, {self._input: x[i][None, None]})[0]
                 out[i] = raw.reshape(-1)
         logits = q["output_scale"] * (out - q["output_zp"])
-        return (1.0 / (1.0 + np.exp(-np.clip(logits, -30.0, 30.0)))).astype(np.float32)
+        probs: np.ndarray = (1.0 / (1.0 + np.exp(-np.clip(logits, -30.0, 30.0)))).astype(np.float32)
+        return probs
 
 
 def _read_quantization(onnx_path: Path) -> dict[str, float]:

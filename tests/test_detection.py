@@ -9,8 +9,8 @@ import pytest
 from conftest import KNOCK_TIMES
 from media_factory import knock, noise_floor, place, write_audio
 
-from captioning.pipeline import AnalysisOptions, analyze
 from captioning.errors import InvalidOptionsError
+from captioning.pipeline import AnalysisOptions, analyze
 
 
 def test_knock_onsets_land_within_one_hop(knocks_wav: Path) -> None:

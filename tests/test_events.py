@@ -13,7 +13,8 @@ from captioning.events import Analysis, MediaInfo, SoundEvent, StreamInfo, sort_
 
 def _ev(start: float, end: float, label: str = "door_slam") -> SoundEvent:
     return SoundEvent(start=start, end=end, label=label, caption="door slams", category="door",
-                      confidence=0.8, loudness=-20.0, audioset=("Slam", "Door"), audioset_ids=("/m/07rjzl8", "/m/02dgv"))
+                      confidence=0.8, loudness=-20.0, audioset=("Slam", "Door"),
+                      audioset_ids=("/m/07rjzl8", "/m/02dgv"))
 
 
 def test_events_are_frozen_and_validated() -> None:
