@@ -203,6 +203,8 @@ def sniff(head: bytes) -> str | None:
     stripped = head.lstrip().lower()
     if stripped.startswith((b"<!doctype", b"<html", b"<?xml", b"{", b"[")):
         return "the file is text (HTML, XML or JSON), not audio or video"
+    if all(32 <= b < 127 or b in b"\t\r\n" for b in head):
+        return "the file is plain text, not audio or video"
     return None
 
 

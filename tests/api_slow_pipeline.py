@@ -1,0 +1,30 @@
+"""The real pipeline, slowed down (sleeps in its progress hook) so tests can act while a job runs.
+
+Used by the durability tests through ``SOUNDCUE_ANALYZER=api_slow_pipeline:analyze``; the delay in seconds
+comes from ``SOUNDCUE_TEST_SLOW_S``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from captioning.events import Analysis
+from captioning.pipeline import AnalysisOptions
+from captioning.pipeline import analyze as real_analyze
+
+
+def analyze(source: str | Path, options: AnalysisOptions | None = None, *, hook: Any = None) -> Analysis:
+    delay = float(os.environ.get("SOUNDCUE_TEST_SLOW_S", "3"))
+    steps = 20
+
+    def slow_hook(stage: str, *, completed: float, total: float) -> None:
+        if hook is not None:
+            hook(stage, completed=completed, total=total)
+
+    for i in range(steps):  # a slow "stage" before the real work, reporting progress like one
+        slow_hook("slow", completed=i / steps, total=1.0)
+        time.sleep(delay / steps)
+    return real_analyze(source, options, hook=slow_hook)
