@@ -113,7 +113,7 @@ def test_our_sdh_merge_adds_no_timing_violation_between_sounds_and_dialogue(styl
 @pytest.mark.parametrize(("text", "name", "message"), [
     ("hello, this is not captions", "notes.srt", "not valid SRT"),
     ("[Script Info]\nTitle: x\n", "x.ssa", "not a WebVTT or SRT"),
-    ("WEBVTT\n\n00:00:01.000 --> 00:99:02.000\nbad minutes\n", "x.vtt", "no readable cue"),
+    ("WEBVTT\n\n00:00:01.000 --> 00:99:02.000\nbad minutes\n", "x.vtt", "Invalid timestamp '00:99:02.000'"),
     ("1\n00:00:01,000 --> garbage\nx\n", "x.srt", "not valid SRT"),
     ("WEBVTT\n\n00:00:02.000 --> 00:00:01.000\nbackwards\n", "x.vtt", "ends at or before it starts"),
     ("NOT A VTT\n", "x.vtt", "must start with WEBVTT"),
@@ -121,6 +121,18 @@ def test_our_sdh_merge_adds_no_timing_violation_between_sounds_and_dialogue(styl
 def test_unreadable_files_raise_caption_format_error(text: str, name: str, message: str) -> None:
     with pytest.raises(CaptionFormatError, match=message):
         parse_captions(text, name=name)
+
+
+def test_checker_reads_what_players_read_and_reports_blocks_it_skips(tmp_path: Path) -> None:
+    path = tmp_path / "loose.srt"
+    path.write_text("1\n00:01:39 --> 00:01:41,04\n(deep rumbling)\n\n"
+                    "2\n00:02:04,000 --> 00:02:07,000\nHow did we end up here?\n\n"
+                    "3\n00:02:09,000 --> 00:02:08,000\nbackwards\n", encoding="utf-8")
+    with pytest.raises(CaptionFormatError, match="not valid SRT: InvalidTimeString at line"):
+        read_captions(path)
+    assert [c.text for c in read_captions(path, strict=False)] == ["How did we end up here?"]
+    got = check_captions(path, "netflix")
+    assert _rules(got) == [(0, "unreadable")] and got[0].message.startswith("2 cue block(s)")
 
 
 def test_missing_and_binary_files_raise_caption_format_error(tmp_path: Path) -> None:

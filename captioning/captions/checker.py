@@ -12,6 +12,7 @@ Rules reported (``Violation.rule``):
     gap              a gap shorter than ``min_gap_frames`` frames between two cues
     chaining         a gap longer than the minimum but at most ``chain_gap_s``: it should be closed
     duplicate_id     a WebVTT cue identifier used twice
+    unreadable       cue blocks a player would skip (malformed timing, end before start); index 0
 
 Times in files are whole milliseconds, so comparisons allow 1 ms of rounding.
 """
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from captioning.captions.model import Cue
-from captioning.captions.reader import parse_captions, read_captions
+from captioning.captions.reader import parse_lenient, read_text
 from captioning.captions.styles import StyleProfile, get_style
 from captioning.errors import InvalidOptionsError
 
@@ -116,13 +117,19 @@ def check_captions(source: Path | str, style: str | StyleProfile = "netflix", *,
     A ``str`` holding ``-->`` or starting with ``WEBVTT`` is taken as caption text, any other ``str`` as
     a path.
 
+    Cue blocks a player would skip are reported as one ``unreadable`` violation; the rest is checked.
+
     Raises:
         CaptionFormatError: the file cannot be read or is not WebVTT/SRT.
         InvalidOptionsError: unknown style.
     """
     get_style(style)
     if isinstance(source, str) and ("-->" in source or source.lstrip("\ufeff").startswith("WEBVTT")):
-        cues = parse_captions(source)
+        cues, skipped = parse_lenient(source)
     else:
-        cues = read_captions(source)
-    return check_cues(cues, style, frame_rate=frame_rate)
+        cues, skipped = parse_lenient(read_text(Path(source)), name=str(source))
+    found = check_cues(cues, style, frame_rate=frame_rate)
+    if skipped:
+        msg = f"{skipped} cue block(s) cannot be read (malformed timing or end before start)"
+        found.insert(0, Violation("unreadable", 0, 0.0, msg))
+    return found
