@@ -46,7 +46,8 @@ class DetectionOptions:
         merge_similarity: cosine similarity of tagger profiles above which neighbouring fragments merge.
         max_backtrack_s: how far an onset may move back to where its energy starts rising.
         min_label_contrast: a class must beat its file-level background score by this much to label.
-        ambience_presence: fraction of the file a class must be present in to be an ambience bed.
+        ambience_presence: fraction of the file a class must be present in to be an ambience bed...
+        ambience_min_s: ...or this many seconds in one run, whichever is shorter.
         speech_threshold: mean Silero probability above which a segment is treated as dialogue.
         split_db: a level jump this large within 50 ms starts a new segment (a new sound).
         min_split_s: shortest piece a split may leave.
@@ -66,6 +67,7 @@ class DetectionOptions:
     max_backtrack_s: float = 0.08
     min_label_contrast: float = 0.08
     ambience_presence: float = 0.5
+    ambience_min_s: float = 30.0
     speech_threshold: float = 0.5
     split_db: float = 12.0
     min_level_over_bg_db: float = 9.0
@@ -111,11 +113,15 @@ class Background:
 def background_model(feat: Features, opts: DetectionOptions) -> Background:
     """Per band, a running percentile of the mel power over ``background_window_s``."""
     block = 10  # frames (100 ms) per block for a cheap running percentile
-    n_blocks = max(1, feat.n_frames // block)
-    power = np.exp(2.0 * feat.logmel[: n_blocks * block].astype(np.float64))
-    if power.shape[0] == 0:
+    n_blocks = feat.n_frames // block
+    if n_blocks == 0:
         return Background(np.full((1, feat.logmel.shape[1]), -50.0), block)
-    blocks = np.log(power.reshape(n_blocks, -1, power.shape[1]).mean(axis=1) + 1e-20)
+    blocks = np.empty((n_blocks, feat.logmel.shape[1]))
+    step = 3000  # blocks per chunk (5 min): memory stays bounded on long media
+    for b0 in range(0, n_blocks, step):
+        b1 = min(n_blocks, b0 + step)
+        power = np.exp(2.0 * feat.logmel[b0 * block:b1 * block].astype(np.float64))
+        blocks[b0:b1] = np.log(power.reshape(b1 - b0, block, -1).mean(axis=1) + 1e-20)
     size = max(3, int(round(opts.background_window_s / (block * feat.frame_s))) | 1)
     floor = ndimage.percentile_filter(blocks, opts.background_percentile, size=(size, 1), mode="nearest")
     return Background(floor, block)
@@ -131,9 +137,15 @@ def background_rise(feat: Features, opts: DetectionOptions, bg: Background | Non
     if feat.n_frames == 0:
         return np.zeros(0, np.float32)
     bg = bg or background_model(feat, opts)
-    power = ndimage.uniform_filter1d(np.exp(2.0 * feat.logmel.astype(np.float64)), 3, axis=0, mode="nearest")
-    ratio = (power / np.exp(bg.at(0, feat.n_frames))).mean(axis=1)
-    out: np.ndarray = (10.0 * np.log10(ratio + 1e-12)).astype(np.float32)
+    out = np.empty(feat.n_frames, np.float32)
+    step = 30000  # frames per chunk (5 min), overlapping by one frame for the 3-frame smoothing
+    for i0 in range(0, feat.n_frames, step):
+        i1 = min(feat.n_frames, i0 + step)
+        a0, a1 = max(0, i0 - 1), min(feat.n_frames, i1 + 1)
+        power = np.exp(2.0 * feat.logmel[a0:a1].astype(np.float64))
+        power = ndimage.uniform_filter1d(power, 3, axis=0, mode="nearest")[i0 - a0:i0 - a0 + (i1 - i0)]
+        ratio = (power / np.exp(bg.at(i0, i1))).mean(axis=1)
+        out[i0:i1] = 10.0 * np.log10(ratio + 1e-12)
     return out
 
 
@@ -258,8 +270,8 @@ class Labeller:
             p_start, p_end = feat.patch_span(np.arange(scores.shape[0]))
             quiet = ~self._overlaps_active(p_start, p_end, active)
             base = scores[quiet] if quiet.sum() >= 5 else scores
-            self.background = np.median(base, axis=0)
-            self.spread = np.percentile(base, 90, axis=0) - self.background
+            self.background = np.median(base, axis=0).astype(np.float32)
+            self.spread = np.percentile(base, 90, axis=0).astype(np.float32) - self.background
         else:
             self.background = np.zeros(n_cls, np.float32)
             self.spread = np.zeros(n_cls, np.float32)
@@ -293,7 +305,7 @@ class Labeller:
             if near.any():
                 sel = near
         w = frac[sel]
-        pooled: np.ndarray = (scores[sel] * w[:, None]).sum(axis=0) / w.sum()
+        pooled: np.ndarray = (scores[sel].astype(np.float32) * w[:, None]).sum(axis=0) / w.sum()
         return pooled
 
     def profile(self, start: float, end: float) -> np.ndarray:
@@ -467,25 +479,39 @@ def _peak_50ms(level_db: np.ndarray) -> float:
 
 def _ambience_beds(feat: Features, labeller: Labeller, opts: DetectionOptions
                    ) -> list[tuple[VocabularyEntry, float, float]]:
-    """Ambience classes present through most of the file, with the span where they are present."""
+    """Runs of a steady ambience class (rain, wind, birdsong): each long run is one background event.
+
+    A run must last ``ambience_presence`` of the file or ``ambience_min_s``, whichever is shorter, so a short
+    clip with birdsong throughout gets one bed and a film gets one bed per scene of rain.
+    """
     scores = feat.scores
     if scores.shape[0] < 10:
         return []
-    beds: dict[str, tuple[VocabularyEntry, float, float, float]] = {}
     p_start, p_end = feat.patch_span(np.arange(scores.shape[0]))
-    smooth = ndimage.uniform_filter1d(scores, size=9, axis=0, mode="nearest")
+    hop_s = feat.patch_hop * feat.frame_s
+    min_run = min(opts.ambience_min_s, opts.ambience_presence * feat.duration)
+    bridge = max(1, int(round(3.0 / hop_s)))
+    beds: dict[str, tuple[VocabularyEntry, float, float, float]] = {}
     for i, entry in enumerate(labeller.entries):
         if entry is None or entry.role != "ambience":
             continue
-        present = smooth[:, i] >= 0.2
-        if present.mean() < opts.ambience_presence:
-            continue
-        idx = np.nonzero(present)[0]
-        strength = float(np.median(scores[:, i]))
-        prev = beds.get(entry.label)
-        if prev is None or strength > prev[3]:
-            beds[entry.label] = (entry, float(p_start[idx[0]]), min(feat.duration, float(p_end[idx[-1]])), strength)
-    return [(e, t0, t1) for e, t0, t1, _ in beds.values()]
+        col = ndimage.uniform_filter1d(scores[:, i].astype(np.float32), size=9, mode="nearest")
+        present = ndimage.binary_closing(np.pad(col >= 0.2, bridge), structure=np.ones(bridge))[bridge:-bridge]
+        runs, n = ndimage.label(present)
+        for sl in ndimage.find_objects(runs):
+            j0, j1 = sl[0].start, sl[0].stop - 1
+            t0, t1 = float(p_start[j0]), min(feat.duration, float(p_end[j1]))
+            if t1 - t0 < min_run:
+                continue
+            strength = float(col[j0:j1 + 1].mean())
+            key = f"{entry.label}@{j0}"
+            beds[key] = (entry, t0, t1, strength)
+    # One bed per label and time: the strongest class of a label wins where runs of the same label overlap.
+    kept: list[tuple[VocabularyEntry, float, float, float]] = []
+    for bed in sorted(beds.values(), key=lambda b: -b[3]):
+        if not any(k[0].label == bed[0].label and k[1] < bed[2] and bed[1] < k[2] for k in kept):
+            kept.append(bed)
+    return [(e, t0, t1) for e, t0, t1, _ in sorted(kept, key=lambda b: b[1])]
 
 
 def _make_event(feat: Features, start: float, end: float, entry: VocabularyEntry, lab: _Label,

@@ -27,9 +27,9 @@ class Features:
         frame_s: seconds between frames (frame ``i`` is centred at ``(i + 0.5 * win) * frame_s``).
         level_db: shape=(n_frames,), frame RMS in dBFS.
         centroid_hz: shape=(n_frames,), spectral centroid.
-        logmel: shape=(n_frames, 64), log-mel (natural log, YAMNet's front end).
+        logmel: shape=(n_frames, 64), float16 log-mel (natural log, YAMNet's front end).
         patch_hop: frames between successive YAMNet patches.
-        scores: shape=(n_patches, 521), YAMNet probabilities; patch ``j`` covers frames
+        scores: shape=(n_patches, 521), float16 YAMNet probabilities; patch ``j`` covers frames
             ``[j * patch_hop, j * patch_hop + 96)``.
         speech: shape=(n_vad,), Silero speech probability per 32 ms chunk.
     """
@@ -93,7 +93,7 @@ class FeatureExtractor:
         self._levels.append((20 * np.log10(rms + _EPS)).astype(np.float32))
         self._centroids.append(((power @ self._freqs) / (power.sum(axis=1) + _EPS)).astype(np.float32))
         mel = yam.log_mel(mag)
-        self._mels.append(mel)
+        self._mels.append(mel.astype(np.float16))  # half precision: an hour of log-mel is 46 MB
         self._run_patches(mel)
 
     def _run_patches(self, mel: np.ndarray, *, final: bool = False) -> None:
@@ -112,7 +112,7 @@ class FeatureExtractor:
             p = self._hop
         if starts:
             patches = np.stack([ring[s:s + yam.PATCH_FRAMES] for s in starts])  # (n, 96, 64)
-            self._scores.append(self._tagger(patches))
+            self._scores.append(self._tagger(patches).astype(np.float16))
         self._next_patch = p
         keep_from = p - self._ring_start
         empty = np.zeros((0, yam.MEL_BANDS), np.float32)

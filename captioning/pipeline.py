@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from captioning.detection import DetectionOptions, detect_events
-from captioning.errors import InvalidOptionsError, MediaError
+from captioning.errors import InvalidOptionsError, MediaError, ModelLoadError
 from captioning.events import Analysis, SoundEvent
 from captioning.features import FeatureExtractor
 from captioning.media import iter_audio, probe
@@ -76,10 +76,14 @@ class Analyzers:
 @functools.lru_cache(maxsize=1)
 def load_analyzers() -> Analyzers:
     """Load every model once per process (cached). Raises ModelLoadError with a fix when one is missing."""
+    from models.errors import ModelUnavailableError
     from models.vad import load_vad
     from models.yamnet import load_yamnet
 
-    return Analyzers(tagger=load_yamnet(), vad=load_vad(), vocabulary=load_vocabulary())
+    try:
+        return Analyzers(tagger=load_yamnet(), vad=load_vad(), vocabulary=load_vocabulary())
+    except ModelUnavailableError as e:
+        raise ModelLoadError(str(e)) from e
 
 
 def analyze(

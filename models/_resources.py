@@ -12,7 +12,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from captioning.errors import ModelLoadError
+from models.errors import ModelUnavailableError as ModelLoadError
 
 
 def package_file(package: str, relative: str, *, pip_name: str | None = None) -> Path:

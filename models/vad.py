@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from captioning.errors import ModelLoadError
 from models._resources import package_file, package_version
+from models.errors import ModelUnavailableError as ModelLoadError
 
 if TYPE_CHECKING:
     import onnxruntime

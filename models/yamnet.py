@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from captioning.errors import ModelLoadError
 from models._resources import cache_dir, package_file, package_version, sha256_file
+from models.errors import ModelUnavailableError as ModelLoadError
 
 if TYPE_CHECKING:
     import onnxruntime
