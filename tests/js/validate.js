@@ -31,5 +31,6 @@ for (const file of files) {
   const tree = parser.parse(text, mode);
   report.push({ file, cues: tree.cues.length, errors: tree.errors });
 }
+// exitCode, not process.exit(): exiting at once would cut a long report written to a pipe
+process.exitCode = report.some((r) => r.errors.length > 0) ? 1 : 0;
 process.stdout.write(JSON.stringify(report) + "\n");
-process.exit(report.some((r) => r.errors.length > 0) ? 1 : 0);
