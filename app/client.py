@@ -127,7 +127,7 @@ class Client:
     def get(self, job_id: str) -> JobPublic:
         return JobPublic.model_validate(self._check(self._http.get(f"/v1/jobs/{job_id}")).json())
 
-    def list(self, *, limit: int = 20, offset: int = 0) -> JobsPublic:
+    def list_jobs(self, *, limit: int = 20, offset: int = 0) -> JobsPublic:
         response = self._http.get("/v1/jobs", params={"limit": limit, "offset": offset})
         return JobsPublic.model_validate(self._check(response).json())
 
