@@ -186,7 +186,8 @@ def test_packaged_vocabulary_is_used_by_default() -> None:
 @pytest.mark.parametrize(
     "overrides",
     [{"profile": "loud"}, {"ceiling": 0.0}, {"ceiling": 1.5}, {"min_pulse_ms": 0}, {"merge_gap_ms": -1},
-     {"dynamic_range_db": 0}, {"background_scale": 2.0}, {"envelope_tolerance": 0.6}, {"nonsense": 1}],
+     {"dynamic_range_db": 0}, {"background_scale": 2.0}, {"envelope_tolerance": 0.6}, {"nonsense": 1},
+     {"ceiling": 0.04}],
 )
 def test_invalid_options_are_refused(overrides: dict[str, object]) -> None:
     with pytest.raises(InvalidOptionsError):
@@ -196,3 +197,14 @@ def test_invalid_options_are_refused(overrides: dict[str, object]) -> None:
 def test_options_accept_dict_and_are_echoed() -> None:
     track = render_haptics(analysis([abrupt(1.0)]), {"ceiling": 0.7}, vocabulary=VOCAB)
     assert track.options == dataclasses.replace(HapticOptions(), ceiling=0.7)
+
+
+def test_public_names_are_exported() -> None:
+    import captioning.haptics as h
+
+    # The names the CLI, the service and the timeline call.
+    expected = {"HapticCue", "HapticOptions", "HapticTrack", "WRITERS", "get_writer", "is_salient",
+                "reference_level", "render_haptics", "to_ahap", "to_android", "to_cue_json", "to_web",
+                "write_haptics"}
+    assert set(h.__all__) == expected
+    assert all(callable(getattr(h, n)) or n == "WRITERS" for n in h.__all__)

@@ -82,6 +82,10 @@ class HapticOptions:
         for name in ("background_scale", "min_intensity", "salient_confidence", "calm_continuous_scale"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise InvalidOptionsError(f"{name} must be within 0..1, got {getattr(self, name)}")
+        if self.ceiling < self.min_intensity:
+            raise InvalidOptionsError(
+                f"ceiling {self.ceiling} is below min_intensity {self.min_intensity}: every cue would be dropped"
+            )
         if not 0.0 <= self.envelope_tolerance < 0.5:
             raise InvalidOptionsError(
                 f"envelope_tolerance must be within [0, 0.5), got {self.envelope_tolerance}"
