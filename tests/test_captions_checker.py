@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -206,3 +207,33 @@ def test_cli_exit_2_with_one_line_error_on_unreadable_file(cli: typer.Typer, tmp
     assert result.stderr.count("\n") == 1 and "soundcue: error: cannot read" in result.stderr
     result = CliRunner().invoke(cli, ["check-captions", str(tmp_path / "missing.vtt"), "--style", "nope"])
     assert result.exit_code == 2 and "unknown caption style" in result.stderr
+
+
+def test_packaged_vocabulary_wording_passes_every_style() -> None:
+    import random
+
+    from captioning.events import SoundEvent
+    from captioning.vocabulary import load_vocabulary
+
+    vocab = load_vocabulary()
+    entries = [e for e in vocab if e.role in ("sound", "music", "ambience")]
+    rng = random.Random(42)
+    base = random_analysis(9, n=300, duration=240.0)
+    events = []
+    for e in base.events:  # same dense timing, real labels and wording
+        entry = rng.choice(entries)
+        events.append(SoundEvent(e.start, e.end, entry.label, entry.caption_for(e.duration), entry.category,
+                                 e.confidence, e.loudness, kind=entry.kind, source=e.source, pan=e.pan))
+    a = dataclasses.replace(base, events=tuple(events))
+    for style in ("netflix", "dcmp", "bbc"):
+        track = build_cues(a, CaptionOptions(style=style, min_confidence=0.0), vocabulary=vocab)
+        assert len(track.cues) > 30
+        assert check_cues(track.cues, style) == []
+
+
+def test_public_names_are_exported() -> None:
+    import captioning.captions as pkg
+
+    public = {n for n in dir(pkg) if not n.startswith("_")} - {
+        "checker", "cli", "cues", "merge", "model", "options", "reader", "styles", "writers"}
+    assert set(pkg.__all__) == public

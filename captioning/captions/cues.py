@@ -11,7 +11,8 @@ The builder works in whole milliseconds, the precision of caption files, in four
 3. *lay out*: items starting within ``combine_window_s`` share a cue, combined on one line when they fit
    ("[thunder rumbling, rain pouring]") or stacked one per line.
 4. *time*: cues start on the frame of their sound, stay at least ``need`` (the style's minimum duration and
-   reading speed) and end with their sound, never longer than ``max_duration_s``; a cue that would overlap
+   reading speed) and otherwise end with their sound (chaining below may add less than ``chain_gap_s``,
+   within the half second Netflix allows after a sound), never longer than ``max_duration_s``; a cue that would overlap
    its predecessor shortens it (never below its need) or starts later, by at most ``max_delay_s``, else
    the event is listed for review as crowded out. Last, gaps of ``chain_gap_s`` or less are closed to
    ``min_gap_frames`` (chaining).

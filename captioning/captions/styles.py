@@ -48,7 +48,6 @@ class StyleProfile:
         max_chars_per_s: reading speed limit: characters (line breaks not counted) per second on screen.
         min_gap_frames: frames between two cues (the gap in seconds depends on the frame rate).
         chain_gap_s: gaps of this many seconds or less are closed by extending the earlier cue (chaining).
-        linger_s: how long after the sound ends a cue may stay, seconds (unless a rule needs longer).
         combine_window_s: events starting within this many seconds of each other share one cue.
         max_delay_s: how late after its sound a cue may start when the screen is busy; beyond that the
             event is left out and listed in the review file.
@@ -76,7 +75,6 @@ class StyleProfile:
     max_chars_per_s: float = 20.0
     min_gap_frames: int = 2
     chain_gap_s: float = 0.5
-    linger_s: float = 0.5
     combine_window_s: float = 0.5
     max_delay_s: float = 1.5
     recaption_after_s: float = 20.0
