@@ -73,17 +73,22 @@ def plot_timeline(analysis: Analysis, out_png: Path, *, haptics: HapticTrack | N
 
 
 def _draw_events(ax: Axes, analysis: Analysis) -> None:
+    """One row per label: spans coloured by category (hatched for ambience beds), a tick at abrupt onsets."""
     labels: list[str] = []
     for e in analysis.events:
         if e.label not in labels:
             labels.append(e.label)
-    for e in analysis.events:
-        row = labels.index(e.label)
-        color = _CATEGORY_COLORS.get(e.category, "#555555")
-        ax.broken_barh([(e.start, e.duration)], (row - 0.35, 0.7), facecolors=color,
-                       alpha=0.35 if e.background else 0.85, hatch="//" if e.background else None)
-        if e.kind == "abrupt":
-            ax.plot([e.start, e.start], [row - 0.45, row + 0.45], color="black", linewidth=1.0)
+    for row, label in enumerate(labels):
+        events = [e for e in analysis.events if e.label == label]
+        for background in (False, True):
+            spans = [(e.start, e.duration) for e in events if e.background == background]
+            if spans:
+                color = _CATEGORY_COLORS.get(events[0].category, "#555555")
+                ax.broken_barh(spans, (row - 0.35, 0.7), facecolors=color, alpha=0.35 if background else 0.85,
+                               hatch="//" if background else None)
+        onsets = [e.start for e in events if e.kind == "abrupt"]
+        if onsets:
+            ax.vlines(onsets, row - 0.45, row + 0.45, colors="black", linewidth=1.0)
     ax.set_yticks(range(len(labels)), labels, fontsize=8)
     ax.set_ylim(-0.6, max(len(labels), 1) - 0.4)
     ax.invert_yaxis()
@@ -96,13 +101,17 @@ def _draw_captions(ax: Axes, analysis: Analysis, end_s: float) -> None:
     rows = 4
     s_per_char = end_s * 6.0 / (FIG_SIZE_IN[0] * DPI)  # ~5 px per character at 7 pt, plus margin
     free_at = [0.0] * rows  # time from which each row is free (s)
+    spans: list[list[tuple[float, float]]] = [[] for _ in range(rows)]
     for i, e in enumerate(analysis.events):
         text = f"[{e.caption}]"
         row = next((r for r in range(rows) if free_at[r] <= e.start), int(np.argmin(free_at)))
         free_at[row] = max(e.end, e.start + len(text) * s_per_char)
-        ax.broken_barh([(e.start, e.duration)], (row + 0.1, 0.8), facecolors="#dddddd", edgecolors="#999999")
+        spans[row].append((e.start, e.duration))
         if i < MAX_CAPTION_TEXTS:
             ax.text(e.start, row + 0.5, text, fontsize=7, va="center", ha="left", clip_on=True)
+    for row, row_spans in enumerate(spans):
+        if row_spans:
+            ax.broken_barh(row_spans, (row + 0.1, 0.8), facecolors="#dddddd", edgecolors="#999999")
     ax.set_ylim(rows, 0)
     ax.set_yticks([])
     ax.set_ylabel("captions")
@@ -118,9 +127,9 @@ def _draw_haptics(ax: Axes, track: HapticTrack) -> None:
     if usable <= grid.n_ms and usable > 0:
         cont = grid.continuous[:usable].reshape(n_bins, PLOT_BIN_MS).max(axis=1)
         ax.fill_between(t, cont, step="post", color="#1f77b4", alpha=0.4, label="continuous")
-    for cue in track.transients:
-        ax.plot([cue.time, cue.time], [0.0, cue.intensity], color="#d62728", linewidth=1.2)
     if track.transients:
+        ax.vlines([c.time for c in track.transients], 0.0, [c.intensity for c in track.transients],
+                  colors="#d62728", linewidth=1.2)
         ax.scatter([c.time for c in track.transients], [c.intensity for c in track.transients],
                    color="#d62728", s=12, zorder=3, label="transient")
     ax.axhline(track.options.ceiling, color="black", linestyle=":", linewidth=0.8, label="ceiling")
@@ -134,6 +143,7 @@ def _write_bytes_atomic(path: Path, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o644)  # mkstemp creates 0600; a picture is for people to open
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, path)
