@@ -115,7 +115,8 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
             store.close()
             os.close(lock)
 
-    app = FastAPI(title="soundcue", version=_version(), description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="soundcue", version=_version(), description=DESCRIPTION, lifespan=lifespan,
+                  generate_unique_id_function=lambda route: route.name)
     problems.install(app)
     metrics.install(app)
     app.add_middleware(

@@ -48,6 +48,13 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 
 
+#: OpenAPI links from a created job to the operations on it (clients and schemathesis follow them).
+JOB_LINKS = {
+    op: {"operationId": op, "parameters": {"job_id": "$response.body#/id"}}
+    for op in ("get_job", "delete_job")
+}
+
+
 def _create_body_schema() -> dict[str, Any]:
     return {
         "required": True,
@@ -271,6 +278,7 @@ async def _read_limited(request: Request, limit: int) -> bytes:
     summary="Submit a job (upload a file or give a URL)",
     openapi_extra={"requestBody": _create_body_schema()},
     responses={
+        202: {"links": JOB_LINKS, "description": "Accepted: the job, with its Location"},
         **PROBLEMS,
         413: {"description": "Upload larger than the limit", **_PROBLEM},
         415: {"description": "Not audio/video, or unsupported content type", **_PROBLEM},
@@ -348,17 +356,17 @@ def delete_job(job_id: str, owner: OwnerDep, state: StateDep) -> Response:
     return Response(status_code=204)
 
 
-@router.api_route(
+@router.head("/{job_id}/{name}", include_in_schema=False)
+@router.get(
     "/{job_id}/{name}",
-    methods=["GET", "HEAD"],
     responses={
-        200: {
-            "content": {"text/vtt": {}, "application/x-subrip": {}, "application/json": {}, "image/png": {}},
-            "description": "The result file",
-        },
+        200: {"content": {"text/vtt": {}, "application/x-subrip": {}, "application/json": {}, "image/png": {}},
+              "description": "The result file"},
         304: {"description": "Not modified (If-None-Match matched the ETag)"},
+        409: {"description": "The job has not finished yet", **_PROBLEM},
         **PROBLEMS,
     },
+    response_class=Response,
     summary="Fetch one result file (captions.vtt, captions.srt, events.json, haptics.*, timeline.png)",
 )
 def get_result(

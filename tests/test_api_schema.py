@@ -1,0 +1,51 @@
+"""The OpenAPI contract: schemathesis generates requests from /openapi.json against the real server and
+no response may be a 5xx; the document itself describes both ways to submit a job and every option."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from api_server import KEY_A, Server
+
+ST = Path(sys.executable).with_name("st")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    srv = Server(tmp_path_factory.mktemp("schema") / "data", {"SOUNDCUE_MAX_UPLOAD_BYTES": "1000000"}).start()
+    yield srv
+    srv.stop()
+
+
+def test_openapi_documents_both_submissions_and_all_options(server: Server) -> None:
+    schema = httpx.get(f"{server.url}/openapi.json").json()
+    body = schema["paths"]["/v1/jobs"]["post"]["requestBody"]["content"]
+    assert set(body) == {"application/json", "multipart/form-data"}
+    options = schema["components"]["schemas"]["JobOptions"]["properties"]
+    for name in ("outputs", "format", "sample_rate", "channels", "profile", "sync", "background_music",
+                 "enable_cache", "detailed_log", "captions", "haptics"):
+        assert name in options, name
+    assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    assert "401" in schema["paths"]["/v1/jobs/{job_id}"]["get"]["responses"]
+
+
+@pytest.mark.skipif(not ST.exists() and shutil.which("st") is None, reason="schemathesis is not installed")
+def test_schemathesis_finds_no_server_errors(server: Server, tmp_path: Path) -> None:
+    """Bounded: 15 examples per operation (about 10-20 s here); seeded so a failure reproduces."""
+    cmd = [
+        str(ST if ST.exists() else shutil.which("st")), "run", f"{server.url}/openapi.json",
+        "--checks", "not_a_server_error", "--max-examples", "15", "--seed", "7", "--workers", "1",
+        "--header", f"Authorization: Bearer {KEY_A}", "--no-color", "--generation-database", "none",
+        "--request-timeout", "20",
+    ]
+    result = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    report = result.stdout[-4000:] + result.stderr[-2000:]
+    assert result.returncode == 0, report
+    assert " passed" in result.stdout and "failed" not in result.stdout.split("SUMMARY")[-1], report
+    assert "Traceback" not in server.log(), server.log()
