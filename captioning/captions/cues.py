@@ -23,6 +23,7 @@ random event lists.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import math
 import textwrap
@@ -181,7 +182,9 @@ def _items(
                 add(e, "continues", e.start + k * style.recaption_after_s, entry)
                 k += 1
         stops_matter = e.category in style.stop_categories or _is_music(e, entry)
-        resumes_soon = any(e.end < s <= e.end + style.resume_within_s for s in starts_by_label[e.label])
+        starts = starts_by_label[e.label]  # sorted, as events are
+        after = bisect.bisect_right(starts, e.end)
+        resumes_soon = after < len(starts) and starts[after] <= e.end + style.resume_within_s
         ends_early = media_end_ms <= 0 or round(e.end * 1000) < media_end_ms - 500
         if stops_matter and e.duration >= style.stop_min_duration_s and ends_early and not resumes_soon:
             add(e, "stops", e.end, entry)
