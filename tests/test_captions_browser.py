@@ -27,7 +27,7 @@ from captioning.captions import CaptionOptions, build_cues, write_captions
 
 CHROMIUM = os.environ.get("SOUNDCUE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 pytestmark = [
     pytest.mark.browser,
