@@ -161,7 +161,7 @@ def load_settings(**overrides: Any) -> Settings:
         for err in e.errors():
             name = ".".join(str(p) for p in err["loc"])
             var = f"SOUNDCUE_{name.upper()}" if name else "configuration"
-            lines.append(f"{var}: {err['msg']}")
+            lines.append(f"{var}: {str(err['msg']).removeprefix('Value error, ')}")
         raise ConfigError("invalid soundcue configuration:\n  " + "\n  ".join(lines)) from e
 
 

@@ -1,0 +1,148 @@
+"""``soundcue serve`` (run the service) and ``soundcue submit`` (send a file or URL to one).
+
+:func:`register` adds both commands to the main Typer app of ``captioning/cli.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+EXIT_FAILED = 1  # the job ran and failed
+EXIT_REFUSED = 2  # bad usage, or the server refused the request
+
+
+def _err(msg: str) -> None:
+    typer.echo(f"soundcue: error: {msg}", err=True)
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
+    no_auth: Annotated[
+        bool, typer.Option("--no-auth", help="Accept requests without an API key (local use only).")
+    ] = False,
+    workers: Annotated[
+        int | None, typer.Option(help="Analysis worker processes (default: SOUNDCUE_WORKERS or 1).", min=1)
+    ] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Job store and files (default: SOUNDCUE_DATA_DIR or ./soundcue-data).")
+    ] = None,
+) -> None:
+    """Run the HTTP service (settings from SOUNDCUE_* environment variables; keys in SOUNDCUE_API_KEYS)."""
+    import uvicorn
+
+    from app.core.config import ConfigError, load_settings
+    from app.main import create_app
+
+    overrides: dict[str, Any] = {}
+    if no_auth:
+        overrides["no_auth"] = True
+    if workers is not None:
+        overrides["workers"] = workers
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    try:
+        settings = load_settings(**overrides)
+    except ConfigError as e:
+        _err(str(e))
+        raise typer.Exit(EXIT_REFUSED) from e
+    if settings.no_auth and host not in ("127.0.0.1", "localhost", "::1"):
+        typer.echo(f"soundcue: warning: --no-auth on {host}: anyone who can reach it can use it", err=True)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower(),
+                access_log=False)
+
+
+def submit(
+    source: Annotated[str, typer.Argument(help="A local video/audio file (uploaded) or an http(s) URL.")],
+    server: Annotated[str, typer.Option(envvar="SOUNDCUE_SERVER", help="The soundcue server.")] = (
+        "http://127.0.0.1:8000"
+    ),
+    api_key: Annotated[str | None, typer.Option(envvar="SOUNDCUE_API_KEY", help="Bearer API key.")] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Wait for the job, showing its progress.")] = False,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Download the results here (implies --wait).")
+    ] = None,
+    outputs: Annotated[
+        str, typer.Option(help="Comma-separated outputs: events,vtt,srt,haptics,timeline.")
+    ] = "events,vtt,srt",
+    style: Annotated[str | None, typer.Option(help="Caption style: netflix, dcmp or bbc.")] = None,
+    options_json: Annotated[
+        str | None, typer.Option("--options", help="Full job options as JSON (overrides --outputs/--style).")
+    ] = None,
+    webhook_url: Annotated[str | None, typer.Option(help="POSTed a signed webhook when the job ends.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the final job as JSON.")] = False,
+) -> None:
+    """Submit a job to a soundcue server; with --wait or -o, follow it and download the results."""
+    from app.client import Client, SoundcueError
+
+    if options_json:
+        try:
+            options: dict[str, Any] = json.loads(options_json)
+        except json.JSONDecodeError as e:
+            _err(f"--options is not valid JSON: {e}")
+            raise typer.Exit(EXIT_REFUSED) from e
+    else:
+        options = {"outputs": [o.strip() for o in outputs.split(",") if o.strip()]}
+        if style:
+            options["captions"] = {"style": style}
+    with Client(server, api_key, timeout_s=300) as sc:
+        try:
+            job = sc.submit(source, options, webhook_url=webhook_url)
+        except FileNotFoundError as e:
+            _err(str(e))
+            raise typer.Exit(EXIT_REFUSED) from e
+        except SoundcueError as e:
+            _err(str(e))
+            raise typer.Exit(EXIT_REFUSED) from e
+        except Exception as e:  # connection refused, DNS, TLS: one line, no traceback
+            _err(f"cannot reach {server}: {e}")
+            raise typer.Exit(EXIT_REFUSED) from e
+        if not (wait or output):
+            typer.echo(json.dumps(job.model_dump(mode="json"), indent=1) if as_json else f"{job.id} {job.status}")
+            return
+        job = _follow(sc, job.id, quiet=as_json)
+        if job.status != "succeeded":
+            reason = job.error.detail if job.error else job.status
+            _err(f"job {job.id} {job.status}: {reason}")
+            if as_json:
+                typer.echo(json.dumps(job.model_dump(mode="json"), indent=1))
+            raise typer.Exit(EXIT_FAILED)
+        written = sc.download(job, output) if output else []
+    if as_json:
+        typer.echo(json.dumps(job.model_dump(mode="json"), indent=1))
+    elif written:
+        typer.echo(f"{job.id} succeeded; {len(written)} files in {output}")
+        for path in written:
+            typer.echo(f"  {path}")
+    else:
+        typer.echo(f"{job.id} succeeded")
+        for r in job.results:
+            typer.echo(f"  {r.name}: {server.rstrip('/')}{r.url}")
+
+
+def _follow(sc: Any, job_id: str, *, quiet: bool) -> Any:
+    """Poll the job with a Rich progress bar (on a terminal) until it finishes."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    if quiet or not sys.stderr.isatty():
+        return sc.wait(job_id, poll_s=0.5)
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                  TimeElapsedColumn(), transient=True, console=Console(stderr=True)) as bar:
+        task = bar.add_task(f"{job_id}: queued", total=1.0)
+
+        def show(job: Any) -> None:
+            bar.update(task, completed=job.progress, description=f"{job_id}: {job.stage or job.status}")
+
+        return sc.wait(job_id, poll_s=0.5, on_progress=show)
+
+
+def register(typer_app: typer.Typer) -> None:
+    """Add ``serve`` and ``submit`` to the soundcue command line."""
+    typer_app.command("serve")(serve)
+    typer_app.command("submit")(submit)
