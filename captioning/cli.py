@@ -10,12 +10,12 @@ other inputs of the run are still processed.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import os
 import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +24,7 @@ from typing import Annotated, Any
 import typer
 
 from captioning.errors import CaptioningError
-from captioning.outputs import OutputOptions, write_outputs
+from captioning.outputs import OutputOptions, make_temp_dir, write_outputs
 from captioning.progress import ProgressHook
 
 app = typer.Typer(
@@ -104,6 +104,17 @@ HapticsOpt = Annotated[bool, typer.Option(
     "--haptics", help="Also write haptic cues (haptics.json, .ahap, .android.json, .web.json).")]
 TimelineOpt = Annotated[bool, typer.Option(
     "--timeline", help="Also write timeline.png (events, captions, haptics against time).")]
+IncludeLowOpt = Annotated[bool, typer.Option(
+    "--include-low-confidence", help="Caption low-confidence events anyway (still listed for review).")]
+LineOpt = Annotated[str | None, typer.Option(
+    help="WebVTT line setting for every sound cue (e.g. 0 or 10%) to move captions off burned-in text.")]
+DialogueOpt = Annotated[Path | None, typer.Option(
+    help="Merge with this dialogue VTT/SRT: writes captions.sdh.vtt/.srt and captions.sounds.vtt.")]
+HlsOpt = Annotated[bool, typer.Option("--hls", help="Also write segmented WebVTT and a playlist under hls/.")]
+HlsSegmentOpt = Annotated[float, typer.Option(help="HLS segment length in seconds.")]
+NoMetadataOpt = Annotated[bool, typer.Option("--no-metadata", help="Do not write captions.metadata.vtt.")]
+FrameRateOpt = Annotated[float | None, typer.Option(
+    help="Video frame rate for cue timing (2-frame gaps); default: the input's own rate, else 25.")]
 NoAmbienceOpt = Annotated[bool, typer.Option(
     "--no-ambience", help="Do not report steady background sounds (wind, rain, birdsong).")]
 
@@ -119,6 +130,13 @@ def caption(
     haptics: HapticsOpt = False,
     timeline: TimelineOpt = False,
     no_ambience: NoAmbienceOpt = False,
+    include_low_confidence: IncludeLowOpt = False,
+    line: LineOpt = None,
+    dialogue: DialogueOpt = None,
+    hls: HlsOpt = False,
+    hls_segment: HlsSegmentOpt = 10.0,
+    no_metadata: NoMetadataOpt = False,
+    frame_rate: FrameRateOpt = None,
 ) -> None:
     """Detect the sound events of each input and write events.json, captions.vtt and captions.srt."""
     from captioning.pipeline import AnalysisOptions, analyze, load_analyzers
@@ -127,7 +145,13 @@ def caption(
         _error(f"--min-confidence must be within 0..1, got {min_confidence}")
         raise typer.Exit(EXIT_BAD_INPUT)
     try:
-        out_opts = _output_options(style=style, min_confidence=min_confidence, haptics=haptics, timeline=timeline)
+        if dialogue is not None and not dialogue.is_file():
+            raise CaptioningError(f"{dialogue}: no such dialogue caption file")
+        caption_kw: dict[str, Any] = {
+            "style": style, "min_confidence": min_confidence, "include_low_confidence": include_low_confidence,
+            "line": line, "dialogue": dialogue, "hls": hls, "hls_segment_s": hls_segment, "metadata": not no_metadata,
+        }
+        out_opts = _output_options(caption_kw, haptics=haptics, timeline=timeline)
         analysis_opts = AnalysisOptions(ambience=not no_ambience)
         t_load = time.perf_counter()
         analyzers = load_analyzers()
@@ -145,8 +169,9 @@ def caption(
             t0 = time.perf_counter()
             try:
                 analysis = analyze(path, analysis_opts, analyzers=analyzers, hook=_hook_for(progress, path.name))
+                out_opts = _with_frame_rate(out_opts, frame_rate, analysis)
                 output_dir.mkdir(parents=True, exist_ok=True)
-                tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=output_dir))
+                tmp = make_temp_dir(output_dir, f".{final.name}.")
                 try:
                     files = write_outputs(analysis, tmp, out_opts)
                     _replace_dir(tmp, final)
@@ -179,20 +204,23 @@ def caption(
         raise typer.Exit(EXIT_BAD_INPUT)
 
 
-def _output_options(*, style: str, min_confidence: float, haptics: bool, timeline: bool) -> OutputOptions:
+def _output_options(caption_kw: dict[str, Any], *, haptics: bool, timeline: bool) -> OutputOptions:
+    from captioning.captions import CaptionOptions
+
     outputs = {"events", "captions"}
-    caption_opts: Any = None
-    try:
-        from captioning.captions import CaptionOptions
-    except ImportError:  # pragma: no cover - only while the captions package is being built
-        CaptionOptions = None  # type: ignore[misc,assignment]  # noqa: N806
-    if CaptionOptions is not None:
-        caption_opts = CaptionOptions(style=style, min_confidence=min_confidence)
     if haptics:
         outputs.add("haptics")
     if timeline:
         outputs.add("timeline")
-    return OutputOptions(outputs=frozenset(outputs), captions=caption_opts)
+    return OutputOptions(outputs=frozenset(outputs), captions=CaptionOptions(**caption_kw))
+
+
+def _with_frame_rate(opts: OutputOptions, frame_rate: float | None, analysis: Any) -> OutputOptions:
+    """Caption timing snaps to the input's frames: its own rate unless --frame-rate says otherwise."""
+    rate = frame_rate or (analysis.media.video.fps if analysis.media.video is not None else None)
+    if not rate or opts.captions is None:
+        return opts
+    return dataclasses.replace(opts, captions=dataclasses.replace(opts.captions, frame_rate=float(rate)))
 
 
 def _register_plugins() -> None:

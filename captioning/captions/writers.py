@@ -13,7 +13,6 @@ import json
 import math
 import os
 import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from captioning.captions.cues import build_cues
 from captioning.captions.model import Cue, CueLine, CueTrack
 from captioning.captions.options import CaptionOptions
 from captioning.events import Analysis, SoundEvent
-from captioning.outputs import write_text_atomic
+from captioning.outputs import make_temp_dir, write_text_atomic
 from captioning.vocabulary import Vocabulary
 
 #: Event fields carried by the metadata track (the envelope is left out: it can be long).
@@ -166,7 +165,7 @@ def review_json(track: CueTrack) -> str:
 
 def _write_dir_atomic(target: Path, files: dict[str, str]) -> list[Path]:
     """Write ``files`` into a fresh temp directory beside ``target``, then swap it in for ``target``."""
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+    tmp = make_temp_dir(target.parent, f".{target.name}.")
     try:
         for name, text in files.items():
             (tmp / name).write_text(text, encoding="utf-8", newline="\n")
