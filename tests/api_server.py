@@ -64,8 +64,8 @@ class Server:
         self.stop()
         raise RuntimeError(f"server not ready after {timeout_s} s:\n{self.log()}")
 
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-5000:] if self.log_path.exists() else ""
+    def log(self, tail: int = 5000) -> str:
+        return self.log_path.read_text(errors="replace")[-tail:] if self.log_path.exists() else ""
 
     def worker_pids(self) -> list[int]:
         """Worker processes started by this server (children running ``-m app.worker``)."""

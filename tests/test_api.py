@@ -186,6 +186,10 @@ def test_upload_job_succeeds_with_every_result(server: Server, http: httpx.Clien
     assert png.headers["content-type"] == "image/png" and png.content[:8] == b"\x89PNG\r\n\x1a\n"
     ahap = http.get(f"/v1/jobs/{job['id']}/haptics.ahap").json()
     assert "Pattern" in ahap
+    # Structured logs: one JSON object a line, carrying the job id.
+    lines = [json.loads(line) for line in server.log(10**7).splitlines() if line.startswith("{")]
+    mine = [line for line in lines if line.get("job_id") == job["id"]]
+    assert any("succeeded" in line["msg"] for line in mine), mine
 
 
 def test_submit_answers_202_with_location(http: httpx.Client, knocks_mp4: Path) -> None:
