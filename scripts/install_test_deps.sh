@@ -5,9 +5,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null; then SUDO=sudo; fi
-if ! command -v chromium >/dev/null 2>&1; then
+# chromium: real-browser caption tests; espeak-ng: real synthetic speech for the dialogue tests.
+missing=""
+command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+command -v espeak-ng >/dev/null 2>&1 || missing="$missing espeak-ng"
+if [ -n "$missing" ]; then
   $SUDO apt-get update -q
-  $SUDO DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null
+  # shellcheck disable=SC2086
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing >/dev/null
 fi
 if [ -f tests/js/package-lock.json ]; then
   (cd tests/js && npm ci --no-audit --no-fund --silent)

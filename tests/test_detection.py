@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -82,3 +84,21 @@ def test_envelope_and_levels_describe_the_sound(knocks_wav: Path) -> None:
     assert ev.centroid_hz is not None and 100 < ev.centroid_hz < 8000
     assert -60 < ev.loudness < 0
     assert np.isfinite(ev.envelope).all()
+
+
+@pytest.fixture(scope="module")
+def speech_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    espeak = shutil.which("espeak-ng")
+    if espeak is None:
+        pytest.skip("espeak-ng is not installed (scripts/install_test_deps.sh installs it)")
+    path = tmp_path_factory.mktemp("speech") / "speech.wav"
+    text = ("Good morning. I went to the market today and bought some apples, some bread and a little cheese. "
+            "Then I walked home along the river and talked with my neighbour about the weather.")
+    subprocess.run([espeak, "-w", str(path), text], check=True, capture_output=True)
+    return path
+
+
+def test_speech_is_dialogue_not_a_sound_caption(speech_wav: Path) -> None:
+    a = analyze(speech_wav)
+    assert a.media.duration > 5
+    assert [e for e in a.events if not e.background] == []
