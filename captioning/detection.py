@@ -48,6 +48,8 @@ class DetectionOptions:
         min_label_contrast: a class must beat its file-level background score by this much to label.
         ambience_presence: fraction of the file a class must be present in to be an ambience bed...
         ambience_min_s: ...or this many seconds in one run, whichever is shorter.
+        music_threshold: smoothed score of the strongest music class above which music is playing.
+        music_bed_s: shortest stretch of music reported as one music event.
         speech_threshold: mean Silero probability above which a segment is treated as dialogue.
         split_db: a level jump this large within 50 ms starts a new segment (a new sound).
         min_split_s: shortest piece a split may leave.
@@ -68,6 +70,8 @@ class DetectionOptions:
     min_label_contrast: float = 0.08
     ambience_presence: float = 0.5
     ambience_min_s: float = 30.0
+    music_threshold: float = 0.35
+    music_bed_s: float = 4.0
     speech_threshold: float = 0.5
     split_db: float = 12.0
     min_level_over_bg_db: float = 9.0
@@ -269,9 +273,13 @@ class Labeller:
         if scores.shape[0]:
             p_start, p_end = feat.patch_span(np.arange(scores.shape[0]))
             quiet = ~self._overlaps_active(p_start, p_end, active)
-            base = scores[quiet] if quiet.sum() >= 5 else scores
-            self.background = np.median(base, axis=0).astype(np.float32)
-            self.spread = np.percentile(base, 90, axis=0).astype(np.float32) - self.background
+            if quiet.sum() >= max(5, 0.1 * quiet.size):
+                self.background = np.median(scores[quiet], axis=0).astype(np.float32)
+                self.spread = np.percentile(scores[quiet], 90, axis=0).astype(np.float32) - self.background
+            else:
+                # Sound almost everywhere (a clip of chopping): the file's quietest tenth is the background.
+                self.background = np.percentile(scores, 10, axis=0).astype(np.float32)
+                self.spread = np.zeros(n_cls, np.float32)
         else:
             self.background = np.zeros(n_cls, np.float32)
             self.spread = np.zeros(n_cls, np.float32)
@@ -386,6 +394,7 @@ def detect_events(
     labeller = Labeller(feat, vocab, class_names, opts, active, bg)
     beds = _ambience_beds(feat, labeller, opts) if ambience else []
     bed_labels = {e.label for e, _, _ in beds}
+    music = _music_beds(feat, labeller, opts)
 
     bg_level = _running_level(feat, opts)
     spans: list[tuple[float, float]] = []
@@ -406,10 +415,19 @@ def detect_events(
             continue
         if entry.label in bed_labels and lab.contrast < 0.3:
             continue  # a louder moment of the background bed, not a new sound
+        if entry.role == "music" and any(t0 <= start and end <= t1 for _, t0, t1 in music):
+            continue  # a phrase of the music already captioned as one music event
         i0, i1 = int(start / feat.frame_s), max(int(start / feat.frame_s) + 1, int(np.ceil(end / feat.frame_s)))
         salience = float(rise[i0:i1].max())
         events.append(_make_event(feat, start, end, entry, lab, class_names, class_ids, salience_db=salience))
     events = _merge_same_label(events, vocab, opts)
+    for entry, t0, t1 in music:
+        pooled = labeller.pooled(t0, t1)
+        idx = tuple(sorted((class_names.index(n) for n in entry.audioset if n in class_names),
+                           key=lambda i: -pooled[i]))
+        lab = _Label(entry, idx[:3], float(pooled[idx[0]]) if idx else 0.5, 0.3, False)
+        ev = _make_event(feat, t0, t1, entry, lab, class_names, class_ids)
+        events.append(dataclasses.replace(ev, kind="sustained", caption=entry.caption_sustained))
     for entry, t0, t1 in beds:
         pooled = labeller.pooled(t0, t1)
         idx = tuple(sorted((class_names.index(n) for n in entry.audioset if n in class_names),
@@ -512,6 +530,38 @@ def _ambience_beds(feat: Features, labeller: Labeller, opts: DetectionOptions
         if not any(k[0].label == bed[0].label and k[1] < bed[2] and bed[1] < k[2] for k in kept):
             kept.append(bed)
     return [(e, t0, t1) for e, t0, t1, _ in sorted(kept, key=lambda b: b[1])]
+
+
+def _music_beds(feat: Features, labeller: Labeller, opts: DetectionOptions
+                ) -> list[tuple[VocabularyEntry, float, float]]:
+    """Stretches of music (any music class) lasting ``music_min_s``, each named by its best music label."""
+    scores = feat.scores
+    music_idx = np.nonzero(labeller.music_cls)[0]
+    if scores.shape[0] < 10 or music_idx.size == 0:
+        return []
+    hop_s = feat.patch_hop * feat.frame_s
+    level = np.zeros(scores.shape[0], np.float32)
+    for k0 in range(0, scores.shape[0], 20000):  # chunks keep the float32 copy small on long media
+        level[k0:k0 + 20000] = scores[k0:k0 + 20000, music_idx].astype(np.float32).max(axis=1)
+    level = ndimage.uniform_filter1d(level, size=max(1, int(round(1.0 / hop_s))), mode="nearest")
+    bridge = max(1, int(round(2.0 / hop_s)))
+    present = ndimage.binary_closing(np.pad(level >= opts.music_threshold, bridge),
+                                     structure=np.ones(bridge))[bridge:-bridge]
+    p_start, p_end = feat.patch_span(np.arange(scores.shape[0]))
+    runs, _ = ndimage.label(present)
+    out: list[tuple[VocabularyEntry, float, float]] = []
+    for sl in ndimage.find_objects(runs):
+        j0, j1 = sl[0].start, sl[0].stop - 1
+        t0, t1 = float(p_start[j0]), min(feat.duration, float(p_end[j1]))
+        if t1 - t0 < opts.music_bed_s:
+            continue
+        mean = scores[j0:j1 + 1, music_idx].astype(np.float32).mean(axis=0)
+        weighted = mean * labeller.weight[music_idx]
+        best = int(music_idx[int(np.argmax(weighted))])
+        entry = labeller.entries[best]
+        if entry is not None:
+            out.append((entry, t0, t1))
+    return out
 
 
 def _make_event(feat: Features, start: float, end: float, entry: VocabularyEntry, lab: _Label,
