@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import KNOCK_TIMES
-from media_factory import knock, noise_floor, place, write_audio
+from media_factory import SR, knock, noise_floor, place, write_audio
 
 from captioning.errors import InvalidOptionsError
 from captioning.pipeline import AnalysisOptions, analyze
@@ -102,3 +102,17 @@ def test_speech_is_dialogue_not_a_sound_caption(speech_wav: Path) -> None:
     a = analyze(speech_wav)
     assert a.media.duration > 5
     assert [e for e in a.events if not e.background] == []
+
+
+def test_a_tune_is_one_music_event(tmp_path: Path) -> None:
+    """Plucked harmonic notes for 9.6 s: one sustained music event, not a caption per note."""
+    t = np.arange(int(0.4 * SR)) / SR
+    notes = [261.6, 329.6, 392.0, 523.3, 392.0, 329.6] * 4
+    tune = np.concatenate([0.3 * np.exp(-t / 0.25) * sum(np.sin(2 * np.pi * f * k * t) / k for k in range(1, 6))
+                           for f in notes]).astype(np.float32)
+    path = write_audio(tmp_path / "tune.wav", tune + noise_floor(tune.size / SR))
+    events = analyze(path).events
+    assert len(events) == 1
+    ev = events[0]
+    assert ev.category == "music" and ev.kind == "sustained"
+    assert ev.start < 0.5 and ev.end > 9.0
