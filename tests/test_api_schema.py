@@ -18,7 +18,11 @@ ST = Path(sys.executable).with_name("st")
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = Server(tmp_path_factory.mktemp("schema") / "data", {"SOUNDCUE_MAX_UPLOAD_BYTES": "1000000"}).start()
+    # Generated URLs may name public hosts: this server takes uploads only and sends no webhooks, so the
+    # fuzzing never makes it connect anywhere.
+    srv = Server(tmp_path_factory.mktemp("schema") / "data", {
+        "SOUNDCUE_MAX_UPLOAD_BYTES": "1000000", "SOUNDCUE_ALLOW_URL_INPUT": "false",
+        "SOUNDCUE_ALLOW_WEBHOOKS": "false"}).start()
     yield srv
     srv.stop()
 
@@ -33,6 +37,15 @@ def test_openapi_documents_both_submissions_and_all_options(server: Server) -> N
         assert name in options, name
     assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     assert "401" in schema["paths"]["/v1/jobs/{job_id}"]["get"]["responses"]
+
+
+def test_url_input_and_webhooks_can_be_disabled(server: Server) -> None:
+    headers = {"Authorization": f"Bearer {KEY_A}"}
+    r = httpx.post(f"{server.url}/v1/jobs", json={"video_url": "https://93.184.216.34/a.mp4"}, headers=headers)
+    assert r.status_code == 422 and r.json()["type"].endswith("url-input-disabled")
+    r = httpx.post(f"{server.url}/v1/jobs", files={"file": ("a.wav", b"RIFF" + bytes(400))},
+                   data={"webhook_url": "https://93.184.216.34/hook"}, headers=headers)
+    assert r.status_code == 422 and r.json()["type"].endswith("webhooks-disabled")
 
 
 @pytest.mark.skipif(not ST.exists() and shutil.which("st") is None, reason="schemathesis is not installed")

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
         retention_s: finished jobs and their files are deleted this long after they finish.
         url_allow_cidrs: address ranges exempted from the private-address refusal for URL input and
             webhooks (e.g. an internal media store). Empty: only public addresses are fetched.
+        allow_url_input: accept jobs with a ``video_url`` (False: uploads only).
+        allow_webhooks: accept a ``webhook_url`` on jobs (False: refused with 422).
         fetch_timeout_s: total time allowed to download one URL input.
         max_redirects: redirects followed when fetching a URL (each one checked).
         webhook_secret: Standard Webhooks master secret (``whsec_`` + base64). None: one is generated
@@ -81,6 +83,8 @@ class Settings(BaseSettings):
     max_attempts: int = Field(default=3, ge=1, le=20)
     retention_s: float = Field(default=7 * 24 * 3600.0, gt=0)
     url_allow_cidrs: Annotated[list[IPNetwork], NoDecode] = Field(default_factory=list)
+    allow_url_input: bool = True
+    allow_webhooks: bool = True
     fetch_timeout_s: float = Field(default=300.0, gt=0)
     max_redirects: int = Field(default=5, ge=0, le=20)
     webhook_secret: str | None = None

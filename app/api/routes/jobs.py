@@ -95,6 +95,12 @@ def check_options(options: JobOptions) -> None:
 
 
 async def check_public_url(state: ServiceState, url: str, field: str) -> None:
+    if field == "video_url" and not state.settings.allow_url_input:
+        raise ApiProblem(422, "url-input-disabled", "this server accepts uploads only; send the file as "
+                         "multipart/form-data", title="URL input disabled")
+    if field == "webhook_url" and not state.settings.allow_webhooks:
+        raise ApiProblem(422, "webhooks-disabled", "this server does not send webhooks; poll the job instead",
+                         title="Webhooks disabled")
     policy = AddressPolicy(tuple(state.settings.url_allow_cidrs))
     try:
         await run_in_threadpool(check_url, url, policy)
