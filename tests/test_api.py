@@ -212,6 +212,8 @@ def test_results_have_etag_caching_and_cors(server: Server, http: httpx.Client, 
     assert "max-age" in first.headers["cache-control"]
     again = http.get(url, headers={"If-None-Match": etag})
     assert again.status_code == 304 and again.content == b""
+    head = http.head(url)
+    assert head.status_code == 200 and head.headers["content-length"] == str(len(first.content))
     # A <track crossorigin> sends no Authorization header: the share_url works without a key...
     share = next(r["share_url"] for r in knocks_job["results"] if r["name"] == "captions.vtt")
     anon = httpx.get(server.url + share, headers={"Origin": "https://player.example"})

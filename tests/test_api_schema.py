@@ -1,5 +1,6 @@
 """The OpenAPI contract: schemathesis generates requests from /openapi.json against the real server and
-no response may be a 5xx; the document itself describes both ways to submit a job and every option."""
+no response may be a 5xx; the document itself describes both ways to submit a job and every option.
+The same server (uploads only, tight media limits) also checks the duration and resolution limits."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from api_server import KEY_A, Server
+from api_server import KEY_A, Server, client, wait_job
 
 ST = Path(sys.executable).with_name("st")
 
@@ -22,7 +23,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     # fuzzing never makes it connect anywhere.
     srv = Server(tmp_path_factory.mktemp("schema") / "data", {
         "SOUNDCUE_MAX_UPLOAD_BYTES": "1000000", "SOUNDCUE_ALLOW_URL_INPUT": "false",
-        "SOUNDCUE_ALLOW_WEBHOOKS": "false"}).start()
+        "SOUNDCUE_ALLOW_WEBHOOKS": "false", "SOUNDCUE_MAX_DURATION_S": "5", "SOUNDCUE_MAX_VIDEO_PIXELS": "2000"}
+    ).start()
     yield srv
     srv.stop()
 
@@ -62,3 +64,17 @@ def test_schemathesis_finds_no_server_errors(server: Server, tmp_path: Path) -> 
     assert result.returncode == 0, report
     assert " passed" in result.stdout and "failed" not in result.stdout.split("SUMMARY")[-1], report
     assert "Traceback" not in server.log(), server.log()
+
+
+@pytest.mark.parametrize("fixture, slug, words", [
+    ("knocks_wav", "media-too-long", "the limit here is 5 s"),
+    ("video_only_mp4", "media-resolution", "64x48"),
+])
+def test_media_limits_fail_the_job_with_a_reason(server: Server, request: pytest.FixtureRequest, fixture: str,
+                                                 slug: str, words: str) -> None:
+    path: Path = request.getfixturevalue(fixture)
+    with client(server) as http, path.open("rb") as f:
+        r = http.post("/v1/jobs", files={"file": (path.name, f)})
+        job = wait_job(http, r.json()["id"])
+    assert job["status"] == "failed" and job["error"]["type"].endswith(slug), job
+    assert words in job["error"]["detail"]
