@@ -420,6 +420,13 @@ def test_url_that_is_not_media_fails(http: httpx.Client, public_host: str) -> No
     assert job["status"] == "failed" and job["error"]["type"].endswith("not-media")
 
 
+def test_url_download_past_the_size_limit_fails(http: httpx.Client, public_host: str) -> None:
+    _Files.files["/huge.wav"] = ("audio/wav", b"RIFF\xff\xff\xff\x7fWAVEfmt " + bytes(UPLOAD_LIMIT + 1))
+    job = wait_job(http, http.post("/v1/jobs", json={"video_url": f"{public_host}/huge.wav"}).json()["id"])
+    assert job["status"] == "failed" and job["error"]["type"].endswith("too-large")
+    assert str(UPLOAD_LIMIT) in job["error"]["detail"]
+
+
 def test_webhook_url_to_loopback_is_refused(http: httpx.Client, knocks_wav: Path) -> None:
     r = upload(http, knocks_wav, webhook_url="http://127.0.0.1:9/hook")
     body = assert_problem(r, 422, "url-refused")
