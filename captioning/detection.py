@@ -61,9 +61,9 @@ class DetectionOptions:
     background_window_s: float = 4.0
     background_percentile: float = 50.0
     on_db: float = 8.0
-    off_db: float = 4.0
+    off_db: float = 3.0
     peak_db: float = 10.0
-    bridge_gap_s: float = 0.25
+    bridge_gap_s: float = 0.15
     min_event_s: float = 0.08
     merge_gap_s: float = 0.6
     max_backtrack_s: float = 0.08
