@@ -422,21 +422,20 @@ def detect_events(
         events.append(_make_event(feat, start, end, entry, lab, class_names, class_ids, salience_db=salience))
     events = _merge_same_label(events, vocab, opts)
     for entry, t0, t1 in music:
-        pooled = labeller.pooled(t0, t1)
-        idx = tuple(sorted((class_names.index(n) for n in entry.audioset if n in class_names),
-                           key=lambda i: -pooled[i]))
-        lab = _Label(entry, idx[:3], float(pooled[idx[0]]) if idx else 0.5, 0.3, False)
-        ev = _make_event(feat, t0, t1, entry, lab, class_names, class_ids)
-        events.append(dataclasses.replace(ev, kind="sustained", caption=entry.caption_sustained))
+        events.append(_span_event(feat, labeller, entry, t0, t1, class_names, class_ids, background=False))
     for entry, t0, t1 in beds:
-        pooled = labeller.pooled(t0, t1)
-        idx = tuple(sorted((class_names.index(n) for n in entry.audioset if n in class_names),
-                           key=lambda i: -pooled[i]))
-        lab = _Label(entry, idx[:3], float(pooled[idx[0]]) if idx else 0.5, 0.0, False)
-        ev = _make_event(feat, t0, t1, entry, lab, class_names, class_ids)
-        events.append(dataclasses.replace(ev, background=True, kind="sustained",
-                                          caption=entry.caption_sustained, category=ev.category))
+        events.append(_span_event(feat, labeller, entry, t0, t1, class_names, class_ids, background=True))
     return sort_events(events)
+
+
+def _span_event(feat: Features, labeller: Labeller, entry: VocabularyEntry, t0: float, t1: float,
+                class_names: Sequence[str], class_ids: Sequence[str], *, background: bool) -> SoundEvent:
+    """A long sustained event (music, an ambience bed) named by ``entry``'s classes heard in the span."""
+    pooled = labeller.pooled(t0, t1)
+    idx = tuple(sorted((class_names.index(n) for n in entry.audioset if n in class_names), key=lambda i: -pooled[i]))
+    lab = _Label(entry, idx[:3], float(pooled[idx[0]]) if idx else 0.5, 0.0 if background else 0.3, False)
+    ev = _make_event(feat, t0, t1, entry, lab, class_names, class_ids)
+    return dataclasses.replace(ev, background=background, kind="sustained", caption=entry.caption_sustained)
 
 
 def _merge_similar(spans: list[tuple[float, float]], labeller: Labeller, opts: DetectionOptions

