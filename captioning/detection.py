@@ -580,7 +580,14 @@ def _make_event(feat: Features, start: float, end: float, entry: VocabularyEntry
     if lab.entry is None:
         confidence = min(confidence, 0.3)
     end = max(end, start + 0.01)
+    pan = None
+    if feat.lr_power is not None and feat.lr_power.shape[1] > i0:
+        left, right = (float(x) for x in feat.lr_power[:, i0:i1].sum(axis=1))
+        if left + right > 0:
+            # amplitude balance: -1 all left, 0 centre, +1 all right
+            pan = round(float((np.sqrt(right) - np.sqrt(left)) / (np.sqrt(right) + np.sqrt(left))), 3)
     return SoundEvent(
+        pan=pan,
         start=start, end=end, label=entry.label, caption=entry.caption_for(end - start),
         category=entry.category, confidence=confidence, loudness=max(loudness, -120.0), source="audio",
         kind=entry.kind, audioset=tuple(class_names[i] for i in lab.classes),

@@ -32,6 +32,7 @@ class Features:
         scores: shape=(n_patches, 521), float16 YAMNet probabilities; patch ``j`` covers frames
             ``[j * patch_hop, j * patch_hop + 96)``.
         speech: shape=(n_vad,), Silero speech probability per 32 ms chunk.
+        lr_power: shape=(2, n_frames), left/right power per frame for stereo sources, else None.
     """
 
     duration: float
@@ -42,6 +43,7 @@ class Features:
     patch_hop: int
     scores: np.ndarray
     speech: np.ndarray
+    lr_power: np.ndarray | None = None
 
     @property
     def n_frames(self) -> int:
@@ -74,10 +76,15 @@ class FeatureExtractor:
         self._next_patch = 0  # frame index where the next patch starts
         self._scores: list[np.ndarray] = []
         self._speech: list[np.ndarray] = []
+        self._stereo_tail = np.zeros((2, 0), np.float32)
+        self._balance: list[np.ndarray] = []
         self._freqs = np.fft.rfftfreq(yam.FFT_SIZE, 1 / yam.SAMPLE_RATE).astype(np.float32)
 
-    def push(self, samples: np.ndarray) -> None:
+    def push(self, samples: np.ndarray, stereo: np.ndarray | None = None) -> None:
+        """Feed the next mono samples (and, for a stereo source, its left/right planes shape=(2, n))."""
         assert samples.ndim == 1 and samples.dtype == np.float32, (samples.shape, samples.dtype)
+        if stereo is not None:
+            self._push_balance(stereo)
         self._n_samples += samples.shape[0]
         if self._vad is not None:
             self._speech.append(self._vad.push(samples))
@@ -95,6 +102,17 @@ class FeatureExtractor:
         mel = yam.log_mel(mag)
         self._mels.append(mel.astype(np.float16))  # half precision: an hour of log-mel is 46 MB
         self._run_patches(mel)
+
+    def _push_balance(self, stereo: np.ndarray) -> None:
+        """Left and right power per 10 ms frame (same framing as the log-mel), for each event's pan."""
+        buf = np.concatenate([self._stereo_tail, stereo], axis=1) if self._stereo_tail.size else stereo
+        n = 0 if buf.shape[1] < yam.STFT_WINDOW else 1 + (buf.shape[1] - yam.STFT_WINDOW) // yam.STFT_HOP
+        if n:
+            hop = yam.STFT_HOP
+            # power over each frame's hop (10 ms): a cheap, aligned stand-in for the 25 ms window
+            sq = buf[:, : n * hop].astype(np.float64) ** 2
+            self._balance.append(sq.reshape(2, n, hop).mean(axis=2).astype(np.float32))
+        self._stereo_tail = buf[:, n * yam.STFT_HOP:]
 
     def _run_patches(self, mel: np.ndarray, *, final: bool = False) -> None:
         ring = np.concatenate([self._mel_ring, mel]) if self._mel_ring.size else mel
@@ -136,4 +154,5 @@ class FeatureExtractor:
             patch_hop=self._hop,
             scores=cat(self._scores, (0, yam.N_CLASSES)),
             speech=cat(self._speech, (0,)),
+            lr_power=np.concatenate(self._balance, axis=1) if self._balance else None,
         )

@@ -114,6 +114,7 @@ class AudioChunk:
 
     start: float
     samples: np.ndarray  # shape=(n,), float32, mono, ANALYSIS_SAMPLE_RATE
+    stereo: np.ndarray | None = None  # shape=(2, n) left/right for stereo sources (for pan), else None
 
 
 def iter_audio(
@@ -132,31 +133,33 @@ def iter_audio(
         raise NoAudioStreamError(f"{info.path}: no audio stream (streams: "
                                  f"{', '.join(s.type for s in info.streams) or 'none'})")
     chunk_len = int(round(chunk_s * sample_rate))
-    pending: list[np.ndarray] = []
+    n_ch = 2 if (info.audio.channels or 1) >= 2 else 1
+    pending: list[np.ndarray] = []  # each shape=(n_ch, n)
     pending_n = 0
     emitted = 0  # samples yielded so far
     try:
         with av.open(info.path) as container:
             stream = container.streams.audio[0]
             stream.codec_context.thread_type = "AUTO"
-            resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+            layout = "stereo" if n_ch == 2 else "mono"
+            resampler = av.AudioResampler(format="fltp", layout=layout, rate=sample_rate)
             for frame in _decoded_frames(container, stream):
                 for out in resampler.resample(frame):
-                    pending.append(out.to_ndarray().reshape(-1))
+                    pending.append(out.to_ndarray().reshape(n_ch, -1))
                     pending_n += out.samples
                 while pending_n >= chunk_len:
-                    buf = np.concatenate(pending)
-                    yield AudioChunk(emitted / sample_rate, np.ascontiguousarray(buf[:chunk_len]))
+                    buf = np.concatenate(pending, axis=1)
+                    yield _chunk(emitted / sample_rate, buf[:, :chunk_len])
                     emitted += chunk_len
-                    rest = buf[chunk_len:]
-                    pending, pending_n = ([rest] if rest.size else []), rest.size
+                    rest = buf[:, chunk_len:]
+                    pending, pending_n = ([rest] if rest.shape[1] else []), rest.shape[1]
             for out in resampler.resample(None):
-                pending.append(out.to_ndarray().reshape(-1))
+                pending.append(out.to_ndarray().reshape(n_ch, -1))
                 pending_n += out.samples
     except av.FFmpegError as e:
         raise MediaDecodeError(f"{info.path}: audio cannot be decoded ({_reason(e)})") from e
     if pending_n:
-        yield AudioChunk(emitted / sample_rate, np.concatenate(pending).astype(np.float32))
+        yield _chunk(emitted / sample_rate, np.concatenate(pending, axis=1))
         emitted += pending_n
     decoded_s = emitted / sample_rate
     declared = info.audio.duration or info.duration
@@ -165,6 +168,14 @@ def iter_audio(
             f"{info.path}: file is truncated or damaged (decoded {decoded_s:.1f} s of audio, "
             f"the file declares {declared:.1f} s)"
         )
+
+
+def _chunk(start: float, planes: np.ndarray) -> AudioChunk:
+    """Mono mix (and the stereo planes, when there are two) of shape=(n_channels, n) float samples."""
+    planes = np.ascontiguousarray(planes, dtype=np.float32)
+    if planes.shape[0] == 1:
+        return AudioChunk(start, planes[0])
+    return AudioChunk(start, planes.mean(axis=0, dtype=np.float32), planes)
 
 
 def _decoded_frames(container: av.container.InputContainer, stream: av.AudioStream) -> Iterator[av.AudioFrame]:

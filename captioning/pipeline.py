@@ -118,7 +118,7 @@ def analyze(
     hook("decode", completed=0.0, total=total)
     extractor = FeatureExtractor(analyzers.tagger, analyzers.vad)
     for chunk in iter_audio(info):
-        extractor.push(chunk.samples)
+        extractor.push(chunk.samples, chunk.stereo)
         hook("analyze", completed=min(total, chunk.start + chunk.samples.size / 16000), total=total)
     feats = extractor.finish()
     tagger = analyzers.tagger

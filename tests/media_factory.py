@@ -35,13 +35,13 @@ def place(base: np.ndarray, clip: np.ndarray, at_s: Sequence[float], gain: float
 
 
 def write_audio(path: Path, samples: np.ndarray, *, codec: str | None = None, sr: int = SR) -> Path:
-    """Write mono float samples to ``path``; the container/codec follows the suffix (wav, mp3, flac, ogg, m4a)."""
+    """Write float samples, shape=(n,) mono or shape=(2, n) stereo, to ``path``; the codec follows the suffix."""
     codec = codec or {".wav": "pcm_s16le", ".mp3": "libmp3lame", ".flac": "flac", ".ogg": "libopus",
                       ".m4a": "aac"}[path.suffix]
     fmt = "s16" if codec in ("pcm_s16le", "flac") else "fltp"
     with av.open(str(path), "w") as out:
         stream = out.add_stream(codec, rate=sr)
-        stream.layout = "mono"
+        stream.layout = "stereo" if samples.ndim == 2 else "mono"
         _encode_audio(out, stream, samples, sr, fmt)
     return path
 
@@ -49,13 +49,16 @@ def write_audio(path: Path, samples: np.ndarray, *, codec: str | None = None, sr
 def _encode_audio(out: av.container.OutputContainer, stream: av.AudioStream, samples: np.ndarray, sr: int,
                   fmt: str) -> None:
     frame_size = stream.codec_context.frame_size or 1024
-    pcm = np.clip(samples, -1, 1)
-    for k in range(0, pcm.size, frame_size):
-        block = pcm[k:k + frame_size]
-        if fmt == "s16":
-            frame = av.AudioFrame.from_ndarray((block * 32767).astype(np.int16)[None], format="s16", layout="mono")
+    pcm = np.clip(samples, -1, 1).reshape(-1, samples.shape[-1])  # (channels, n)
+    layout = "stereo" if pcm.shape[0] == 2 else "mono"
+    for k in range(0, pcm.shape[1], frame_size):
+        block = pcm[:, k:k + frame_size]
+        if fmt == "s16":  # packed: interleave the channels
+            frame = av.AudioFrame.from_ndarray((block.T.reshape(1, -1) * 32767).astype(np.int16), format="s16",
+                                               layout=layout)
         else:
-            frame = av.AudioFrame.from_ndarray(block.astype(np.float32)[None], format="fltp", layout="mono")
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(block, dtype=np.float32), format="fltp",
+                                               layout=layout)
         frame.sample_rate = sr
         frame.pts = k
         for packet in stream.encode(frame):

@@ -116,3 +116,19 @@ def test_a_tune_is_one_music_event(tmp_path: Path) -> None:
     ev = events[0]
     assert ev.category == "music" and ev.kind == "sustained"
     assert ev.start < 0.5 and ev.end > 9.0
+
+
+def test_pan_follows_the_stereo_side(tmp_path: Path) -> None:
+    floor = noise_floor(6.0)
+    right = place(floor, knock(), [1.0])
+    centre = place(floor, knock(), [3.5])
+    stereo = np.stack([centre, right + (centre - floor)])  # knock 1: right only; knock 2: both sides
+    path = write_audio(tmp_path / "stereo.flac", stereo)
+    events = [e for e in analyze(path).events if not e.background]
+    assert len(events) == 2
+    assert events[0].pan is not None and events[0].pan > 0.8
+    assert events[1].pan is not None and abs(events[1].pan) < 0.1
+
+
+def test_mono_sources_have_no_pan(knocks_wav: Path) -> None:
+    assert all(e.pan is None for e in analyze(knocks_wav).events)
