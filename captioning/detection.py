@@ -273,12 +273,16 @@ class Labeller:
         if scores.shape[0]:
             p_start, p_end = feat.patch_span(np.arange(scores.shape[0]))
             quiet = ~self._overlaps_active(p_start, p_end, active)
+            # Statistics need no more than ~20k patches: thin long media so the copies stay small.
+            thin = np.zeros(quiet.size, bool)
+            thin[:: max(1, quiet.size // 20000)] = True
             if quiet.sum() >= max(5, 0.1 * quiet.size):
-                self.background = np.median(scores[quiet], axis=0).astype(np.float32)
-                self.spread = np.percentile(scores[quiet], 90, axis=0).astype(np.float32) - self.background
+                base = scores[quiet & thin].astype(np.float32)
+                self.background = np.median(base, axis=0)
+                self.spread = np.percentile(base, 90, axis=0).astype(np.float32) - self.background
             else:
                 # Sound almost everywhere (a clip of chopping): the file's quietest tenth is the background.
-                self.background = np.percentile(scores, 10, axis=0).astype(np.float32)
+                self.background = np.percentile(scores[thin].astype(np.float32), 10, axis=0).astype(np.float32)
                 self.spread = np.zeros(n_cls, np.float32)
         else:
             self.background = np.zeros(n_cls, np.float32)

@@ -143,7 +143,9 @@ class FeatureExtractor:
             self._speech.append(self._vad.flush())
 
         def cat(parts: list[np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
-            return np.concatenate(parts) if parts else np.zeros(shape, np.float32)
+            out = np.concatenate(parts) if parts else np.zeros(shape, np.float32)
+            parts.clear()  # the pieces are not needed twice (an hour of scores is ~75 MB)
+            return out
 
         return Features(
             duration=self._n_samples / yam.SAMPLE_RATE,
@@ -154,5 +156,11 @@ class FeatureExtractor:
             patch_hop=self._hop,
             scores=cat(self._scores, (0, yam.N_CLASSES)),
             speech=cat(self._speech, (0,)),
-            lr_power=np.concatenate(self._balance, axis=1) if self._balance else None,
+            lr_power=_cat_balance(self._balance),
         )
+
+
+def _cat_balance(parts: list[np.ndarray]) -> np.ndarray | None:
+    out = np.concatenate(parts, axis=1) if parts else None
+    parts.clear()
+    return out

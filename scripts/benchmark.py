@@ -43,18 +43,30 @@ MAX_RSS_MB = 1536.0  # peak resident memory (issue 2: 1.5 GB)
 LONG_RATE = 44100  # Hz of the generated long file
 
 
+# Linux carries a process's RSS high-water mark across exec, so a child forked from this (large: it has
+# decoded media) process would report this process's peak. A tiny launcher starts the measured command
+# instead and writes its child's own ru_maxrss (KiB) to the file named in argv[1].
+_LAUNCHER = (
+    "import os, subprocess, sys\n"
+    "p = subprocess.Popen(sys.argv[2:])\n"
+    "_, status, usage = os.wait4(p.pid, 0)\n"
+    "open(sys.argv[1], 'w').write(str(usage.ru_maxrss))\n"
+    "sys.exit(os.waitstatus_to_exitcode(status))\n"
+)
+
+
 def run_measured(cmd: list[str]) -> tuple[float, float, int, str, str]:
-    """Run ``cmd``: (wall s, peak RSS MiB of the child and its waited-for children, exit code, stdout,
-    stderr)."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    """Run ``cmd``: (wall s, peak RSS MiB of that process, exit code, stdout, stderr)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
+        proc = subprocess.run([sys.executable, "-c", _LAUNCHER, rss.name, *cmd], cwd=ROOT, stdout=out,
+                              stderr=err, check=False)
         wall = time.perf_counter() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return (wall, usage.ru_maxrss / 1024.0, proc.returncode,
+        peak_kib = float(rss.read() or 0)
+        return (wall, peak_kib / 1024.0, proc.returncode,
                 out.read().decode(errors="replace"), err.read().decode(errors="replace"))
 
 
