@@ -7,8 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pysrt
 import webvtt
+from media_factory import knock, noise_floor, place, write_audio
 
 from captioning.events import Analysis
 
@@ -90,3 +92,17 @@ def test_rerun_failure_keeps_earlier_results(knocks_wav: Path, tmp_path: Path) -
 def test_help_lists_commands() -> None:
     r = soundcue("--help")
     assert r.returncode == 0 and "caption" in r.stdout
+
+
+def test_stereo_side_reaches_the_caption_position(tmp_path: Path) -> None:
+    """A knock hard right is captioned at the right of the picture; one hard left at the left."""
+    floor = noise_floor(6.0)
+    right = place(floor, knock(), [1.0], gain=1.8)
+    left = place(floor, knock(), [3.5], gain=1.8)
+    path = write_audio(tmp_path / "sides.flac", np.stack([left, right]))
+    assert soundcue("caption", path, "-o", tmp_path / "out", "-q").returncode == 0
+    cues = webvtt.read(str(tmp_path / "out" / "sides" / "captions.vtt"))
+    assert len(cues) == 2
+    text = (tmp_path / "out" / "sides" / "captions.vtt").read_text()
+    first, second = text.split("\n\n")[1:3]
+    assert "align:right" in first and "align:left" in second
