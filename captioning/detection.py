@@ -480,7 +480,7 @@ def _cosine(a: np.ndarray, b: np.ndarray) -> float:
 
 def _running_level(feat: Features, opts: DetectionOptions) -> np.ndarray:
     """Running median of the frame level (dBFS) over ``2 * background_window_s``: shape=(n_frames,)."""
-    block = 10
+    block = min(10, max(1, feat.n_frames))  # clips shorter than 100 ms are one block
     n_blocks = max(1, feat.n_frames // block)
     power = 10 ** (feat.level_db[: n_blocks * block].astype(np.float64) / 10)
     blocks = 10 * np.log10(power.reshape(n_blocks, block).mean(axis=1) + 1e-12)

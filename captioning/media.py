@@ -41,6 +41,8 @@ def probe(path: str | Path) -> MediaInfo:
         MediaDecodeError: the file is not a media file PyAV can open.
     """
     p = Path(path)
+    if p.is_dir():
+        raise MediaNotFoundError(f"{p}: is a directory, not a media file")
     if not p.is_file():
         raise MediaNotFoundError(f"{p}: no such file")
     try:

@@ -132,3 +132,10 @@ def test_pan_follows_the_stereo_side(tmp_path: Path) -> None:
 
 def test_mono_sources_have_no_pan(knocks_wav: Path) -> None:
     assert all(e.pan is None for e in analyze(knocks_wav).events)
+
+
+@pytest.mark.parametrize("seconds", [0.002, 0.05, 0.3])
+def test_very_short_clips_give_valid_results(tmp_path: Path, seconds: float) -> None:
+    path = write_audio(tmp_path / "short.wav", place(noise_floor(seconds), knock()[: int(seconds * SR)], [0.0]))
+    a = analyze(path)
+    assert all(0 <= e.start < e.end <= a.media.duration + 1e-6 for e in a.events)

@@ -64,3 +64,15 @@ def test_memory_stays_bounded_by_chunk_size(tmp_path: Path) -> None:
     sizes = [c.samples.size for c in iter_audio(probe(path), chunk_s=2.0)]
     assert max(sizes) == 2 * ANALYSIS_SAMPLE_RATE
     assert abs(sum(sizes) / ANALYSIS_SAMPLE_RATE - 30.0) < 0.05
+
+
+def test_directory_is_named_as_such(tmp_path: Path) -> None:
+    with pytest.raises(MediaNotFoundError, match="is a directory"):
+        probe(tmp_path)
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    with pytest.raises(MediaDecodeError, match="empty.mp4"):
+        probe(empty)
