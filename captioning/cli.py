@@ -141,6 +141,8 @@ def caption(
     """Detect the sound events of each input and write events.json, captions.vtt and captions.srt."""
     from captioning.pipeline import AnalysisOptions, analyze, load_analyzers
 
+    if quiet or as_json:
+        logging.getLogger().setLevel(logging.ERROR)  # --quiet prints only errors
     if not 0.0 <= min_confidence <= 1.0:
         _error(f"--min-confidence must be within 0..1, got {min_confidence}")
         raise typer.Exit(EXIT_BAD_INPUT)

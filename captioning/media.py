@@ -25,6 +25,8 @@ ANALYSIS_SAMPLE_RATE = 16000  # Hz, what the audio models expect
 CHUNK_S = 10.0  # seconds of audio per yielded chunk
 #: A file whose decoded audio is shorter than this fraction of its declared duration is truncated.
 TRUNCATION_RATIO = 0.9
+#: More undecodable audio packets than this and the file is refused as damaged.
+MAX_DAMAGED_PACKETS = 50
 
 
 def _seconds(value: int | None, time_base: Fraction | None) -> float | None:
@@ -186,10 +188,13 @@ def _decoded_frames(container: av.container.InputContainer, stream: av.AudioStre
     for packet in container.demux(stream):
         try:
             frames = packet.decode()
-        except av.error.InvalidDataError as e:
+        except av.error.InvalidDataError:
             bad += 1
-            if bad > 50:
-                raise
-            logger.warning("%s: skipping a damaged audio packet (%s)", container.name, e)
+            if bad > MAX_DAMAGED_PACKETS:
+                raise MediaDecodeError(f"{container.name}: the audio is damaged (more than "
+                                       f"{MAX_DAMAGED_PACKETS} undecodable packets)") from None
             continue
         yield from frames
+    if bad:
+        logger.warning("%s: skipped %d damaged audio packet(s); the result may miss sounds there",
+                       container.name, bad)
