@@ -88,7 +88,7 @@ class DetectionOptions:
 
 
 # Weights that make a specific class ("Bark") beat its ontology root ("Animal") at similar scores.
-_SPECIFICITY_WEIGHT = {1: 0.45, 2: 0.8, 3: 1.0}
+_SPECIFICITY_WEIGHT = {1: 0.3, 2: 0.8, 3: 1.0}
 _UNMAPPED_WEIGHT = 0.5
 
 
