@@ -20,6 +20,10 @@ Columns:
     haptic_intensity 0..1 default intensity when the event has no audio
     haptic_sharpness 0..1 default sharpness (0 dull thud .. 1 crisp click) when the event has no audio
     foley            name of the procedural Foley recipe
+    onomatopoeia     optional 13th column: the sound written as a word, ``woof woof``, ``knock knock``,
+                     ``ding-dong``; empty for most rows. The ``dcmp`` caption style can show it on its own
+                     line under the description (``CaptionOptions.onomatopoeia``). Tables with only the
+                     first 12 columns still load (every entry then has an empty onomatopoeia).
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ _COLUMNS: tuple[str, ...] = (
     "label", "category", "kind", "caption_abrupt", "caption_sustained", "caption_continues", "role",
     "specificity", "audioset", "haptic_intensity", "haptic_sharpness", "foley",
 )
+#: Optional trailing columns, in order: a header may end after any of them.
+_OPTIONAL_COLUMNS: tuple[str, ...] = ("onomatopoeia",)
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,7 @@ class VocabularyEntry:
     haptic_intensity: float
     haptic_sharpness: float
     foley: str
+    onomatopoeia: str = ""
 
     def caption_for(self, duration_s: float, *, sustained_after_s: float = 2.0) -> str:
         """Wording for one occurrence: abrupt form for short sounds, participle for long ones."""
@@ -107,7 +114,7 @@ def _parse_row(row: dict[str, str], line: int) -> VocabularyEntry:
     try:
         # DictReader files surplus fields under None and fills missing ones with None.
         if None in row or any(v is None for v in row.values()):
-            raise ValueError(f"expected {len(_COLUMNS)} comma-separated fields")
+            raise ValueError(f"expected {len(row) - (None in row)} comma-separated fields (as the header)")
         kind = row["kind"].strip()
         role = row["role"].strip()
         if kind not in ("abrupt", "sustained"):
@@ -127,6 +134,7 @@ def _parse_row(row: dict[str, str], line: int) -> VocabularyEntry:
             haptic_intensity=float(row["haptic_intensity"]),
             haptic_sharpness=float(row["haptic_sharpness"]),
             foley=row["foley"].strip(),
+            onomatopoeia=row.get("onomatopoeia", "").strip(),
         )
     except (KeyError, ValueError) as e:
         raise ValueError(f"vocabulary.csv line {line}: {e}") from e
@@ -150,6 +158,10 @@ def parse_vocabulary(text: str) -> Vocabulary:
     # Keep each record's physical line number so errors point at the file, not at the filtered stream.
     kept = [(n, line) for n, line in enumerate(text.splitlines(), 1) if not line.lstrip().startswith("#")]
     rows = csv.DictReader(line for _, line in kept)
-    if rows.fieldnames is None or list(rows.fieldnames) != list(_COLUMNS):
-        raise ValueError(f"vocabulary.csv: header must be {','.join(_COLUMNS)}, got {rows.fieldnames}")
+    allowed = [list(_COLUMNS + _OPTIONAL_COLUMNS[:n]) for n in range(len(_OPTIONAL_COLUMNS) + 1)]
+    if rows.fieldnames is None or list(rows.fieldnames) not in allowed:
+        raise ValueError(
+            f"vocabulary.csv: header must be {','.join(_COLUMNS)} optionally followed by "
+            f"{','.join(_OPTIONAL_COLUMNS)}, got {rows.fieldnames}"
+        )
     return Vocabulary([_parse_row(r, kept[rows.line_num - 1][0]) for r in rows])

@@ -214,3 +214,39 @@ def test_parse_rejects_duplicate_class() -> None:
     ]
     with pytest.raises(ValueError, match="Bark"):
         parse_vocabulary("\n".join(rows))
+
+
+def test_onomatopoeia_column_is_optional() -> None:
+    row = 'dog_bark,animal,abrupt,dog barks,dog barking,barking continues,sound,3,"Bark",0.6,0.6,bark'
+    old = parse_vocabulary("\n".join([_HEADER, row]))
+    assert old["dog_bark"].onomatopoeia == ""  # 12-column tables keep working
+    new = parse_vocabulary("\n".join([
+        _HEADER + ",onomatopoeia", row + ",woof woof", row.replace("dog_bark", "yip").replace("Bark", "Yip") + ",",
+    ]))
+    assert new["dog_bark"].onomatopoeia == "woof woof"
+    assert new["yip"].onomatopoeia == ""
+    # With the 13-column header every row needs 13 fields (an empty last one is fine).
+    with pytest.raises(ValueError, match=r"line 2: .*fields"):
+        parse_vocabulary("\n".join([_HEADER + ",onomatopoeia", row]))
+
+
+@pytest.mark.parametrize("header", [_HEADER + ",sound_word", _HEADER.replace("foley", "recipe"),
+                                    _HEADER + ",onomatopoeia,extra"])
+def test_header_must_be_the_12_columns_optionally_followed_by_onomatopoeia(header: str) -> None:
+    with pytest.raises(ValueError, match="header must be"):
+        parse_vocabulary(header)
+
+
+def test_packaged_onomatopoeia(vocab: Vocabulary) -> None:
+    words = {e.label: e.onomatopoeia for e in vocab if e.onomatopoeia}
+    assert 30 <= len(words) <= 60  # only where caption writers commonly write one
+    assert (words["dog_bark"], words["knock"], words["doorbell"], words["explosion"], words["gunshot"]) == (
+        "woof woof", "knock knock", "ding-dong", "boom", "bang")
+    assert "speech" not in words and "music" not in words
+    for label, word in words.items():
+        entry = vocab[label]
+        assert entry.role in ("sound", "ambience"), label
+        assert word == word.lower() == word.strip() and len(word) <= CAPTION_MAX_CHARS, (label, word)
+        assert not re.search(r"[\[\]()♪,]", word), (label, word)
+        # a word that merely repeats the description says nothing ("[thud]" then "thud")
+        assert word not in (entry.caption_abrupt, entry.caption_sustained), label
