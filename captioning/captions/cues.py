@@ -1,21 +1,32 @@
 """Event list + style -> sound-caption cues (pure functions, no I/O).
 
-The builder works in whole milliseconds, the precision of caption files, in four steps:
+The builder works in whole milliseconds, the precision of caption files, in five steps:
 
 1. *select*: events below ``min_confidence`` go to the review list (and into the track only if asked);
    speech (``dialogue`` role) and ``ignore`` labels are never sound-captioned.
 2. *word*: each event becomes one or more items: its onset ("[dog barking]", abrupt sounds in the simple
-   present, sustained ones in the present participle), "[barking continues]" when a long sound is captioned
-   again or comes back after a pause, and "[music stops]" where the end matters. Wording comes from the
-   vocabulary (labels missing from it keep ``event.caption``) and the style (case, brackets, italics).
+   present, sustained ones in the present participle), "[barking continues]" when the sound comes back
+   within ``resume_within_s`` of the same sound ending, and "[music stops]" where the end matters. Wording
+   comes from the vocabulary (labels missing from it keep ``event.caption``) and the style (case, brackets,
+   italics).
 3. *lay out*: items starting within ``combine_window_s`` share a cue, combined on one line when they fit
-   ("[thunder rumbling, rain pouring]") or stacked one per line.
+   ("[thunder rumbling, rain pouring]") or stacked one per line. In a style that allows it (DCMP) and with
+   ``CaptionOptions.onomatopoeia``, a cue holding one sound's onset gets that sound's onomatopoeia on its
+   own line ("[dog barking]" over "woof woof") when the style's line count and length leave room.
 4. *time*: cues start on the frame of their sound, stay at least ``need`` (the style's minimum duration and
    reading speed) and otherwise end with their sound (chaining below may add less than ``chain_gap_s``,
    within the half second Netflix allows after a sound), never longer than ``max_duration_s``; a cue that would overlap
    its predecessor shortens it (never below its need) or starts later, by at most ``max_delay_s``, else
    the event is listed for review as crowded out. Last, gaps of ``chain_gap_s`` or less are closed to
    ``min_gap_frames`` (chaining).
+5. *continue*: a long foreground sound outlasts its cue (``max_duration_s``). Once the cues are timed, it
+   is captioned again as "[barking continues]" *after a pause in its captioning*: right after other cues
+   (other sounds, or the dialogue cues given to :func:`build_cues`) interrupted it, as soon as the screen
+   is free and at least ``recaption_interval_s`` after its last caption appeared; or, when nothing else
+   was shown, ``recaption_after_s`` after its last caption appeared. A continuation only takes
+   free screen time (it never delays or crowds out another cue) and only while the sound still lasts
+   ``min_duration_s``; then the cues are timed again with the continuations in.
+   Background beds (``event.background``) are captioned once and never continued.
 
 Every rule the checker tests holds by construction; ``tests/test_captions_checker.py`` verifies it on dense
 random event lists.
@@ -24,10 +35,12 @@ random event lists.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import logging
 import math
 import textwrap
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -68,6 +81,7 @@ class _Item:
     italic: bool
     form: Form
     event: SoundEvent
+    sound_word: str = ""  # onomatopoeia for its own line ("woof woof"), "" for none
 
     @property
     def priority(self) -> tuple[bool, float]:
@@ -151,8 +165,26 @@ def _frame_ms(t: float, frame_rate: float) -> int:
     return round(math.floor(t * frame_rate + 1e-6) * 1000 / frame_rate)
 
 
+def _sound_word(entry: VocabularyEntry | None, style: StyleProfile) -> str:
+    """The entry's onomatopoeia in the style's case, "" if it has none."""
+    word = _clean(entry.onomatopoeia) if entry is not None else ""
+    return word.upper() if style.case == "upper" else word.lower() if style.case == "lower" else word
+
+
+def _make_item(event: SoundEvent, form: Form, time_ms: int, style: StyleProfile, entry: VocabularyEntry | None,
+               *, onomatopoeia: bool = False) -> _Item | None:
+    text = describe(event, form, style, entry)
+    if text is None:
+        return None
+    end = time_ms if form == "stops" else round(event.end * 1000)
+    italic = style.italics_off_screen and event.source == "audio"
+    word = _sound_word(entry, style) if onomatopoeia and form == "onset" else ""
+    return _Item(time_ms, end, text, _is_music(event, entry), italic, form, event, word)
+
+
 def _items(
-    events: list[SoundEvent], analysis: Analysis, style: StyleProfile, vocab: Vocabulary, frame_rate: float
+    events: list[SoundEvent], analysis: Analysis, style: StyleProfile, vocab: Vocabulary, frame_rate: float,
+    *, onomatopoeia: bool = False,
 ) -> list[_Item]:
     media_end_ms = round(analysis.media.duration * 1000)
     starts_by_label: dict[str, list[float]] = defaultdict(list)
@@ -162,13 +194,9 @@ def _items(
     items: list[_Item] = []
 
     def add(event: SoundEvent, form: Form, time_s: float, entry: VocabularyEntry | None) -> None:
-        text = describe(event, form, style, entry)
-        if text is None:
-            return
-        t = _frame_ms(time_s, frame_rate)
-        end = t if form == "stops" else round(event.end * 1000)
-        italic = style.italics_off_screen and event.source == "audio"
-        items.append(_Item(t, end, text, _is_music(event, entry), italic, form, event))
+        item = _make_item(event, form, _frame_ms(time_s, frame_rate), style, entry, onomatopoeia=onomatopoeia)
+        if item is not None:
+            items.append(item)
 
     for e in events:
         entry = _entry(vocab, e.label)
@@ -176,11 +204,6 @@ def _items(
         resumed = sustained and e.label in last_end and e.start - last_end[e.label] <= style.resume_within_s
         add(e, "continues" if resumed else "onset", e.start, entry)
         last_end[e.label] = max(e.end, last_end.get(e.label, 0.0))
-        if sustained and not e.background:
-            k = 1
-            while e.start + k * style.recaption_after_s + style.min_duration_s <= e.end:
-                add(e, "continues", e.start + k * style.recaption_after_s, entry)
-                k += 1
         stops_matter = e.category in style.stop_categories or _is_music(e, entry)
         starts = starts_by_label[e.label]  # sorted, as events are
         after = bisect.bisect_right(starts, e.end)
@@ -216,6 +239,7 @@ class _Block:
     music: bool
     italic: bool
     lines: list[str]  # rendered; a block of one line can take more texts
+    sound_word: str = ""  # the onomatopoeia of its first item
 
 
 def _layout(items: list[_Item], style: StyleProfile) -> tuple[list[CueLine], list[_Item], list[_Item]]:
@@ -240,11 +264,17 @@ def _layout(items: list[_Item], style: StyleProfile) -> tuple[list[CueLine], lis
                 continue
         lines = _wrap(it.text, open_, close, style)
         if sum(len(b.lines) for b in blocks) + len(lines) <= style.max_lines:
-            blocks.append(_Block([it.text], it.music, it.italic, lines))
+            blocks.append(_Block([it.text], it.music, it.italic, lines, it.sound_word))
             used.append(it)
         else:
             left.append(it)
-    return [CueLine(text, b.italic) for b in blocks for text in b.lines], used, left
+    out = [CueLine(text, b.italic) for b in blocks for text in b.lines]
+    # Onomatopoeia goes on its own line, only under a cue's single sound and only where it fits: it is
+    # dropped rather than break the line count or length (DCMP: "[dog barking]" over "woof woof").
+    if (len(blocks) == 1 and len(blocks[0].texts) == 1 and blocks[0].sound_word
+            and len(out) < style.max_lines and len(blocks[0].sound_word) <= style.max_chars_per_line):
+        out.append(CueLine(blocks[0].sound_word, blocks[0].italic))
+    return out, used, left
 
 
 # ------------------------------------------------------------------------------------------------ timing
@@ -305,6 +335,88 @@ def _schedule(
     return slots, crowded
 
 
+# --------------------------------------------------------------------------------------------- continue
+@dataclass(frozen=True)
+class _Busy:
+    """Screen time taken by a cue: a sound cue (with the events it describes) or a dialogue cue."""
+
+    start: int
+    end: int
+    events: frozenset[int] = frozenset()  # id() of the events the cue describes
+
+
+_NEVER_MS = 2**62  # a time after any media, ms
+
+
+def _frame_ceil_ms(t_ms: int, frame_rate: float) -> int:
+    """The first frame start at or after ``t_ms``, in ms."""
+    return round(math.ceil(t_ms * frame_rate / 1000 - 1e-6) * 1000 / frame_rate)
+
+
+def _continuation_times(
+    event: SoundEvent, busy: list[_Busy], style: StyleProfile, need_ms: int, gap_ms: int, frame_rate: float
+) -> list[tuple[int, int]]:
+    """When to caption ``event`` again as "continues": (start, expected end) in ms, given the screen time
+    already taken (``busy``, sorted by start). See step 5 of the module docstring."""
+    key = id(event)
+    end_ms = round(event.end * 1000)
+    first = next((i for i, b in enumerate(busy) if key in b.events), None)
+    if first is None:
+        return []
+    last_start = busy[first].start
+    interrupted = False
+    free_from = max(b.end for b in busy[: first + 1]) + gap_ms  # a dialogue cue may overlap the first
+    after_ms, interval_ms = round(style.recaption_after_s * 1000), round(style.recaption_interval_s * 1000)
+    out: list[tuple[int, int]] = []
+    for b in [*busy[first + 1:], _Busy(_NEVER_MS, _NEVER_MS)]:
+        # the screen is free from free_from to b.start - gap_ms
+        while True:
+            if free_from + style.min_duration_ms > end_ms:
+                return out  # the sound is (nearly) over
+            t = _frame_ceil_ms(max(free_from, last_start + (interval_ms if interrupted else after_ms)), frame_rate)
+            if t + style.min_duration_ms > end_ms or t + need_ms + gap_ms > b.start:
+                break  # too late here, or no room before the next cue (an interruption may allow it sooner)
+            cue_end = min(max(t + need_ms, min(end_ms, t + style.max_duration_ms)), b.start - gap_ms)
+            out.append((t, cue_end))
+            last_start, interrupted, free_from = t, False, cue_end + gap_ms
+        if key in b.events:
+            last_start, interrupted = b.start, False
+        else:
+            interrupted = True
+        free_from = max(free_from, b.end + gap_ms)
+    return out
+
+
+def _continuations(
+    slots: list[_Slot], dialogue: Sequence[Cue], style: StyleProfile, vocab: Vocabulary, gap_ms: int,
+    frame_rate: float,
+) -> list[_Item]:
+    """"Continues" items for long foreground sounds, fitted into the free screen time around ``slots`` and
+    ``dialogue`` (each one taken before the next sound is fitted, so they never collide)."""
+    busy = sorted(
+        [*(_Busy(s.start, s.end, frozenset(id(it.event) for it in s.items)) for s in slots),
+         *(_Busy(c.start_ms, c.end_ms) for c in dialogue)],
+        key=lambda b: (b.start, b.end),
+    )
+    shown: dict[int, SoundEvent] = {}
+    for s in slots:
+        for it in s.items:
+            if it.form != "stops" and it.event.kind == "sustained" and not it.event.background:
+                shown.setdefault(id(it.event), it.event)
+    out: list[_Item] = []
+    for event in sorted(shown.values(), key=lambda e: (e.start, e.end, e.label)):
+        entry = _entry(vocab, event.label)
+        item = _make_item(event, "continues", 0, style, entry)
+        if item is None:
+            continue
+        open_, close = _bracket(style, item.music)
+        need = style.need_ms(sum(len(line) for line in _wrap(item.text, open_, close, style)))
+        for t, cue_end in _continuation_times(event, busy, style, need, gap_ms, frame_rate):
+            out.append(dataclasses.replace(item, time_ms=t))
+            bisect.insort(busy, _Busy(t, cue_end, frozenset({id(event)})), key=lambda b: (b.start, b.end))
+    return out
+
+
 # ------------------------------------------------------------------------------------------------- build
 def select_events(
     analysis: Analysis, options: CaptionOptions, vocab: Vocabulary
@@ -325,7 +437,8 @@ def select_events(
 
 
 def build_cues(
-    analysis: Analysis, options: CaptionOptions | None = None, *, vocabulary: Vocabulary | None = None
+    analysis: Analysis, options: CaptionOptions | None = None, *, vocabulary: Vocabulary | None = None,
+    dialogue: Sequence[Cue] = (),
 ) -> CueTrack:
     """Build the sound-caption cues of ``analysis`` in the options' style.
 
@@ -335,6 +448,9 @@ def build_cues(
     options : caption options; None for the defaults (Netflix style, ``min_confidence`` 0.5, 25 fps).
     vocabulary : wording table; None for the packaged vocabulary. Labels missing from it keep
         ``event.caption``.
+    dialogue : dialogue cues the sound cues will be merged with (see
+        :func:`~captioning.captions.merge.merge_dialogue`): a long sound they interrupt is captioned again
+        as "continues" in the first free time after them. They are not part of the returned track.
 
     Returns
     -------
@@ -346,8 +462,14 @@ def build_cues(
     style = options.profile
     vocab = vocabulary if vocabulary is not None else default_vocabulary()
     events, review = select_events(analysis, options, vocab)
-    items = _items(events, analysis, style, vocab, options.frame_rate)
-    slots, crowded = _schedule(items, style, style.min_gap_ms(options.frame_rate))
+    gap_ms = style.min_gap_ms(options.frame_rate)
+    items = _items(events, analysis, style, vocab, options.frame_rate,
+                   onomatopoeia=options.onomatopoeia and style.onomatopoeia)
+    slots, crowded = _schedule(items, style, gap_ms)
+    more = _continuations(slots, dialogue, style, vocab, gap_ms, options.frame_rate)
+    if more:  # time again with the continuations in (they only take free time, so the rest stays put)
+        items = sorted([*items, *more], key=lambda it: (it.time_ms, it.priority))
+        slots, crowded = _schedule(items, style, gap_ms)
 
     cues = tuple(
         Cue(

@@ -34,6 +34,10 @@ class CaptionOptions:
             event.
         frame_rate: video frame rate in frames per second, for onsets on a frame and the 2-frame gap rule.
         pan_threshold: events panned further than this (0..1, either side) are positioned left or right.
+        onomatopoeia: in styles that allow it (``dcmp``), show a sound's onomatopoeia from the vocabulary
+            on its own line under its description ("[knocking]" over "knock knock") when the cue has room
+            for it (it is dropped rather than break a line-length or line-count rule). Other styles
+            ignore it.
     """
 
     style: str = "netflix"
@@ -47,6 +51,7 @@ class CaptionOptions:
     metadata: bool = True
     frame_rate: float = 25.0
     pan_threshold: float = 0.5
+    onomatopoeia: bool = False
 
     def __post_init__(self) -> None:
         get_style(self.style)

@@ -8,7 +8,8 @@ Profiles:
     netflix  (default) lowercase bracketed descriptions, no italics, 2 lines of 42 characters, on screen
              5/6 s to 7 s, 20 characters per second, 2 frames between cues, gaps of 0.5 s or less chained.
     dcmp     lowercase bracketed, source named unless on screen, italics for off-screen sounds, music
-             between note signs, 32 characters a line, at least 2 s on screen.
+             between note signs, 32 characters a line, at least 2 s on screen, optional onomatopoeia on
+             its own line ("[dog barking]" over "woof woof") when ``CaptionOptions.onomatopoeia`` is set.
     bbc      upper case without brackets, subject + active verb ("FLOORBOARDS CREAK"), 37 characters.
 """
 
@@ -51,12 +52,17 @@ class StyleProfile:
         combine_window_s: events starting within this many seconds of each other share one cue.
         max_delay_s: how late after its sound a cue may start when the screen is busy; beyond that the
             event is left out and listed in the review file.
-        recaption_after_s: a sustained sound still going this many seconds after its last caption is
-            captioned again with its "continues" wording.
+        recaption_after_s: a sustained sound still going this many seconds after its last caption appeared,
+            with no other cue shown since, is captioned again with its "continues" wording.
+        recaption_interval_s: a sustained sound whose caption was followed by other cues (other sounds,
+            dialogue) while it goes on is captioned again ("[barking continues]") as soon as the screen is
+            free, but no sooner than this many seconds after its last caption appeared.
         resume_within_s: a sustained sound that comes back within this many seconds of the same sound
             ending is worded as "continues".
         stop_categories: categories whose end is noted ("[music stops]") when it matters.
         stop_min_duration_s: only sounds at least this long get a "stops" cue.
+        onomatopoeia: the style may show a sound's onomatopoeia (vocabulary column ``onomatopoeia``) on
+            its own line under its description (DCMP); only when ``CaptionOptions.onomatopoeia`` asks.
     """
 
     name: str
@@ -78,9 +84,11 @@ class StyleProfile:
     combine_window_s: float = 0.5
     max_delay_s: float = 1.5
     recaption_after_s: float = 20.0
+    recaption_interval_s: float = 8.0
     resume_within_s: float = 10.0
     stop_categories: frozenset[str] = frozenset({"music", "alarm"})
     stop_min_duration_s: float = 8.0
+    onomatopoeia: bool = False
 
     def __post_init__(self) -> None:
         if self.max_lines < 1 or self.max_chars_per_line < 8:
@@ -133,6 +141,7 @@ DCMP = StyleProfile(
     min_duration_s=2.0,
     max_duration_s=6.0,
     max_chars_per_s=15.0,
+    onomatopoeia=True,
 )
 
 BBC = StyleProfile(

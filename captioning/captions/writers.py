@@ -196,7 +196,13 @@ def write_captions(analysis: Analysis, out_dir: Path, options: CaptionOptions | 
         InvalidOptionsError: invalid options.
     """
     options = options or CaptionOptions()
-    track = build_cues(analysis, options, vocabulary=vocabulary)
+    dialogue: list[Cue] = []
+    if options.dialogue is not None:
+        from captioning.captions.reader import read_captions
+
+        dialogue = read_captions(options.dialogue, kind="dialogue")
+    # With dialogue, a long sound it interrupts is captioned again ("[barking continues]") after it.
+    track = build_cues(analysis, options, vocabulary=vocabulary, dialogue=dialogue)
     texts: dict[str, str] = {
         "captions.vtt": cues_to_vtt(track.cues),
         "captions.srt": cues_to_srt(track.cues),
@@ -206,9 +212,7 @@ def write_captions(analysis: Analysis, out_dir: Path, options: CaptionOptions | 
         texts["captions.metadata.vtt"] = render_metadata_vtt(analysis)
     if options.dialogue is not None:
         from captioning.captions.merge import merge_dialogue
-        from captioning.captions.reader import read_captions
 
-        dialogue = read_captions(options.dialogue, kind="dialogue")
         sdh = merge_dialogue(dialogue, track.cues, options)
         texts["captions.sdh.vtt"] = cues_to_vtt(sdh)
         texts["captions.sdh.srt"] = cues_to_srt(sdh)
