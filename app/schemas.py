@@ -63,6 +63,10 @@ class CaptionSettings(_Model):
     metadata: bool | None = Field(
         default=None, description="Also write captions.metadata.vtt (one JSON cue per event); default true."
     )
+    onomatopoeia: bool | None = Field(
+        default=None, description="Add the sound's onomatopoeia (\"woof woof\") on its own line where the style "
+        "allows it (dcmp); default false."
+    )
 
 
 class HapticSettings(_Model):

@@ -113,6 +113,8 @@ DialogueOpt = Annotated[Path | None, typer.Option(
 HlsOpt = Annotated[bool, typer.Option("--hls", help="Also write segmented WebVTT and a playlist under hls/.")]
 HlsSegmentOpt = Annotated[float, typer.Option(help="HLS segment length in seconds.")]
 NoMetadataOpt = Annotated[bool, typer.Option("--no-metadata", help="Do not write captions.metadata.vtt.")]
+OnomatopoeiaOpt = Annotated[bool, typer.Option(
+    "--onomatopoeia", help="Add onomatopoeia (\"woof woof\") on its own line where the style allows it (dcmp).")]
 FrameRateOpt = Annotated[float | None, typer.Option(
     help="Video frame rate for cue timing (2-frame gaps); default: the input's own rate, else 25.")]
 NoAmbienceOpt = Annotated[bool, typer.Option(
@@ -136,6 +138,7 @@ def caption(
     hls: HlsOpt = False,
     hls_segment: HlsSegmentOpt = 10.0,
     no_metadata: NoMetadataOpt = False,
+    onomatopoeia: OnomatopoeiaOpt = False,
     frame_rate: FrameRateOpt = None,
 ) -> None:
     """Detect the sound events of each input and write events.json, captions.vtt and captions.srt."""
@@ -152,6 +155,7 @@ def caption(
         caption_kw: dict[str, Any] = {
             "style": style, "min_confidence": min_confidence, "include_low_confidence": include_low_confidence,
             "line": line, "dialogue": dialogue, "hls": hls, "hls_segment_s": hls_segment, "metadata": not no_metadata,
+            "onomatopoeia": onomatopoeia,
         }
         out_opts = _output_options(caption_kw, haptics=haptics, timeline=timeline)
         analysis_opts = AnalysisOptions(ambience=not no_ambience)

@@ -106,3 +106,12 @@ def test_stereo_side_reaches_the_caption_position(tmp_path: Path) -> None:
     text = (tmp_path / "out" / "sides" / "captions.vtt").read_text()
     first, second = text.split("\n\n")[1:3]
     assert "align:right" in first and "align:left" in second
+
+
+def test_dcmp_onomatopoeia_flag(knocks_wav: Path, tmp_path: Path) -> None:
+    r = soundcue("caption", knocks_wav, "-o", tmp_path, "-q", "--style", "dcmp", "--onomatopoeia")
+    assert r.returncode == 0, r.stderr
+    text = (tmp_path / "knocks" / "captions.vtt").read_text()
+    assert "knock knock" in text
+    plain = soundcue("caption", knocks_wav, "-o", tmp_path / "plain", "-q", "--style", "dcmp")
+    assert plain.returncode == 0 and "knock knock" not in (tmp_path / "plain" / "knocks" / "captions.vtt").read_text()
