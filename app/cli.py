@@ -53,8 +53,9 @@ def serve(
         raise typer.Exit(EXIT_REFUSED) from e
     if settings.no_auth and host not in ("127.0.0.1", "localhost", "::1"):
         typer.echo(f"soundcue: warning: --no-auth on {host}: anyone who can reach it can use it", err=True)
+    # log_config=None: uvicorn's own start-up/error lines go through our handler (JSON by default) too.
     uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower(),
-                access_log=False)
+                access_log=False, log_config=None)
 
 
 def submit(

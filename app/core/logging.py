@@ -53,7 +53,7 @@ def configure(fmt: str = "json", level: str = "INFO") -> None:
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    for name in ("soundcue", "captioning", "models"):
+    for name in ("soundcue", "captioning", "models", "uvicorn", "uvicorn.error"):
         logger = logging.getLogger(name)
         logger.handlers[:] = [handler]
         logger.setLevel(level)
