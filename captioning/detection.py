@@ -2,12 +2,7 @@
 
 The approach (issue 2), in order:
 
-1. **Background model.** Per mel band, a running low percentile of the log-mel over a few seconds is the
-   file's steady background (wind, rain, birdsong, room tone). Foreground activity is how far each frame
-   rises above it, averaged over bands, so a sound is found in the bands where it is, not drowned by a loud
-   background elsewhere in the spectrum.
-2. **Class-agnostic segments.** Activity is smoothed and thresholded with hysteresis; short gaps are bridged,
-   tiny blips dropped. Each segment's onset is refined on the 10 ms grid to where its energy starts rising.
+1-2. **Background model and class-agnostic segments**: see :mod:`captioning.segments`.
 3. **Labelling.** YAMNet runs on dense patches (every 50 ms). For a segment we pool the patches that hold most
    of it, subtract each class's file-level background score, drop classes that cannot be a caption
    (speech is dialogue; "Silence", room tone), and prefer specific classes over ontology roots.
@@ -27,215 +22,22 @@ from scipy import ndimage
 
 from captioning.events import ENVELOPE_RATE_HZ, SoundEvent, sort_events
 from captioning.features import Features
+from captioning.segments import (
+    Background,
+    DetectionOptions,
+    background_model,
+    background_rise,
+    find_segments,
+    peak_50ms,
+    running_level,
+)
 from captioning.vocabulary import Vocabulary, VocabularyEntry
-from models import yamnet as yam
+
+__all__ = ["DetectionOptions", "Labeller", "detect_events"]
 
 
-@dataclass(frozen=True)
-class DetectionOptions:
-    """Detection parameters. Units are in the names.
-
-    Attributes:
-        background_window_s: span of the running background estimate.
-        background_percentile: percentile of each band's level taken as background.
-        on_db / off_db: hysteresis thresholds on mean per-band rise above background.
-        peak_db: a segment must rise at least this far above background somewhere.
-        bridge_gap_s: gaps shorter than this inside a sound are bridged.
-        min_event_s: shortest event reported.
-        merge_gap_s: same-label (or similar-sounding, see merge_similarity) events closer than this merge.
-        merge_similarity: cosine similarity of tagger profiles above which neighbouring fragments merge.
-        max_backtrack_s: how far an onset may move back to where its energy starts rising.
-        min_label_contrast: a class must beat its file-level background score by this much to label.
-        ambience_presence: fraction of the file a class must be present in to be an ambience bed...
-        ambience_min_s: ...or this many seconds in one run, whichever is shorter.
-        music_threshold: smoothed score of the strongest music class above which music is playing.
-        music_bed_s: shortest stretch of music reported as one music event.
-        speech_threshold: mean Silero probability above which a segment is treated as dialogue.
-        split_db: a level jump this large within 50 ms starts a new segment (a new sound).
-        min_split_s: shortest piece a split may leave.
-        onset_window_s: span over which a level jump counts as one onset.
-        onset_lag_s: how far before the end of the first loud analysis window the onset is placed.
-        min_level_over_bg_db: the loudest 50 ms of an event must be this far above the running median level.
-    """
-
-    background_window_s: float = 4.0
-    background_percentile: float = 50.0
-    on_db: float = 8.0
-    off_db: float = 3.0
-    peak_db: float = 10.0
-    bridge_gap_s: float = 0.15
-    min_event_s: float = 0.08
-    merge_gap_s: float = 0.6
-    max_backtrack_s: float = 0.08
-    min_label_contrast: float = 0.08
-    ambience_presence: float = 0.5
-    ambience_min_s: float = 30.0
-    music_threshold: float = 0.35
-    music_bed_s: float = 4.0
-    speech_threshold: float = 0.5
-    split_db: float = 12.0
-    min_level_over_bg_db: float = 9.0
-    merge_similarity: float = 0.4
-    merge_similarity_split: float = 0.85
-    onset_window_s: float = 0.15
-    onset_lag_s: float = 0.01
-    pool_peak_s: float = 0.0
-    repeat_gap_s: float = 1.0
-    music_min_s: float = 1.0
-    repeat_similarity: float = 0.9
-    spread_weight: float = 2.0
-    min_split_s: float = 0.25
-
-
-# Weights that make a specific class ("Bark") beat its ontology root ("Animal") at similar scores.
 _SPECIFICITY_WEIGHT = {1: 0.3, 2: 0.8, 3: 1.0}
 _UNMAPPED_WEIGHT = 0.5
-
-
-@dataclass(frozen=True)
-class Segment:
-    """A class-agnostic stretch of foreground activity, in seconds."""
-
-    start: float
-    end: float
-    peak_db: float  # peak rise above background
-
-
-@dataclass(frozen=True)
-class Background:
-    """The running background spectrum: per-band log power, one row per 100 ms block."""
-
-    floor: np.ndarray  # shape=(n_blocks, MEL_BANDS), natural log of mel power
-    block: int  # frames per block
-
-    def at(self, i0: int, i1: int) -> np.ndarray:
-        """Background log power for frames [i0, i1): shape=(i1 - i0, MEL_BANDS)."""
-        idx = np.minimum(np.arange(i0, i1) // self.block, self.floor.shape[0] - 1)
-        return np.asarray(self.floor[idx])
-
-
-def background_model(feat: Features, opts: DetectionOptions) -> Background:
-    """Per band, a running percentile of the mel power over ``background_window_s``."""
-    block = 10  # frames (100 ms) per block for a cheap running percentile
-    n_blocks = feat.n_frames // block
-    if n_blocks == 0:
-        return Background(np.full((1, feat.logmel.shape[1]), -50.0), block)
-    blocks = np.empty((n_blocks, feat.logmel.shape[1]))
-    step = 3000  # blocks per chunk (5 min): memory stays bounded on long media
-    for b0 in range(0, n_blocks, step):
-        b1 = min(n_blocks, b0 + step)
-        power = np.exp(2.0 * feat.logmel[b0 * block:b1 * block].astype(np.float64))
-        blocks[b0:b1] = np.log(power.reshape(b1 - b0, block, -1).mean(axis=1) + 1e-20)
-    size = max(3, int(round(opts.background_window_s / (block * feat.frame_s))) | 1)
-    floor = ndimage.percentile_filter(blocks, opts.background_percentile, size=(size, 1), mode="nearest")
-    return Background(floor, block)
-
-
-def background_rise(feat: Features, opts: DetectionOptions, bg: Background | None = None) -> np.ndarray:
-    """How far each frame rises above the running background, in dB: shape=(n_frames,).
-
-    A frame's rise is the mean over bands of its power relative to the background. Averaging *ratios*
-    (not levels) lets a sound that is 20 dB up in a few bands stand out against a background that is loud
-    elsewhere, while the random fluctuation of a steady background averages out over 64 bands.
-    """
-    if feat.n_frames == 0:
-        return np.zeros(0, np.float32)
-    bg = bg or background_model(feat, opts)
-    out = np.empty(feat.n_frames, np.float32)
-    step = 30000  # frames per chunk (5 min), overlapping by one frame for the 3-frame smoothing
-    for i0 in range(0, feat.n_frames, step):
-        i1 = min(feat.n_frames, i0 + step)
-        a0, a1 = max(0, i0 - 1), min(feat.n_frames, i1 + 1)
-        power = np.exp(2.0 * feat.logmel[a0:a1].astype(np.float64))
-        power = ndimage.uniform_filter1d(power, 3, axis=0, mode="nearest")[i0 - a0:i0 - a0 + (i1 - i0)]
-        ratio = (power / np.exp(bg.at(i0, i1))).mean(axis=1)
-        out[i0:i1] = 10.0 * np.log10(ratio + 1e-12)
-    return out
-
-
-def find_segments(rise: np.ndarray, feat: Features, opts: DetectionOptions) -> list[Segment]:
-    """Hysteresis segmentation of the background rise curve into foreground segments."""
-    if rise.size == 0:
-        return []
-    raw = rise
-    smooth = ndimage.uniform_filter1d(rise, size=3, mode="nearest")
-    on = smooth > opts.on_db
-    keep = smooth > opts.off_db
-    labels, n = ndimage.label(keep)
-    if n == 0:
-        return []
-    has_on = ndimage.maximum(on, labels, index=np.arange(1, n + 1)).astype(bool)
-    active = np.isin(labels, np.nonzero(has_on)[0] + 1)
-    gap = int(round(opts.bridge_gap_s / feat.frame_s))
-    if gap > 0:
-        active = ndimage.binary_closing(np.pad(active, gap), structure=np.ones(gap)) [gap:-gap]
-    labels, n = ndimage.label(active)
-    segs: list[Segment] = []
-    max_back = int(round(opts.max_backtrack_s / feat.frame_s))
-    splits = _strong_onsets(rise, feat, opts)
-    for sl in ndimage.find_objects(labels):
-        i0, i1 = sl[0].start, sl[0].stop
-        if float(smooth[i0:i1].max()) < opts.peak_db:
-            continue
-        inner = [k for k in splits if i0 + _frames(opts.min_split_s, feat) <= k < i1 - _frames(opts.min_event_s, feat)]
-        bounds = [i0] + _spaced(inner, _frames(opts.min_split_s, feat)) + [i1]
-        for a, b in zip(bounds[:-1], bounds[1:], strict=False):
-            peak = float(smooth[a:b].max())
-            if peak < opts.peak_db:
-                continue
-            j = _backtrack(rise, a, max_back)
-            start = _onset_time(raw, j, b, feat, opts)
-            end = float(feat.frame_time(b - 1)) + 0.5 * feat.frame_s
-            if end - start >= opts.min_event_s:
-                segs.append(Segment(max(0.0, start), min(feat.duration, end), peak))
-    return segs
-
-
-def _onset_time(raw: np.ndarray, j: int, stop: int, feat: Features, opts: DetectionOptions) -> float:
-    """Onset in seconds: the end of the first 25 ms window that already holds the sound.
-
-    A frame's level jumps as soon as a loud sound enters the tail of its window, so the onset lies near the
-    end of the first window whose (unsmoothed) rise crosses the threshold, not at its centre.
-    """
-    k = j
-    while k < min(stop, j + 5) and raw[k] < opts.on_db:
-        k += 1
-    if k >= min(stop, j + 5):
-        k = j
-    window_end = (k * yam.STFT_HOP + yam.STFT_WINDOW) / yam.SAMPLE_RATE
-    return max(0.0, window_end - opts.onset_lag_s)
-
-
-def _frames(seconds: float, feat: Features) -> int:
-    return max(1, int(round(seconds / feat.frame_s)))
-
-
-def _spaced(idx: list[int], min_gap: int) -> list[int]:
-    out: list[int] = []
-    for k in idx:
-        if not out or k - out[-1] >= min_gap:
-            out.append(k)
-    return out
-
-
-def _backtrack(rise: np.ndarray, i: int, max_back: int) -> int:
-    """Move an onset back while the level keeps falling: the sound started where its rise began."""
-    j = i
-    while j > 0 and i - j < max_back and rise[j - 1] < rise[j] and rise[j - 1] > 0.5:
-        j -= 1
-    return j
-
-
-def _strong_onsets(rise: np.ndarray, feat: Features, opts: DetectionOptions) -> list[int]:
-    """Frames where the level jumps by ``split_db`` over ``onset_window_s``: a new sound inside a segment."""
-    w = _frames(opts.onset_window_s, feat)
-    prev_min = ndimage.minimum_filter1d(rise, size=w, origin=(w - 1) // 2, mode="nearest")
-    prev_min = np.concatenate([np.full(1, rise[0] if rise.size else 0.0), prev_min[:-1]])
-    jump = rise - prev_min
-    local_max = jump == ndimage.maximum_filter1d(jump, size=2 * w + 1, mode="nearest")
-    peak_ahead = ndimage.maximum_filter1d(rise, size=w, origin=-(w // 2), mode="nearest")
-    strong = local_max & (jump >= opts.split_db) & (peak_ahead >= opts.peak_db)
-    return [int(k) for k in np.nonzero(strong)[0]]
 
 
 @dataclass(frozen=True)
@@ -400,11 +202,11 @@ def detect_events(
     bed_labels = {e.label for e, _, _ in beds}
     music = _music_beds(feat, labeller, opts)
 
-    bg_level = _running_level(feat, opts)
+    bg_level = running_level(feat, opts)
     spans: list[tuple[float, float]] = []
     for seg in segments:
         i0, i1 = int(seg.start / feat.frame_s), int(np.ceil(seg.end / feat.frame_s))
-        if _peak_50ms(feat.level_db[i0:i1]) - float(np.median(bg_level[i0:i1])) < opts.min_level_over_bg_db:
+        if peak_50ms(feat.level_db[i0:i1]) - float(np.median(bg_level[i0:i1])) < opts.min_level_over_bg_db:
             continue  # a flicker of the background, not a sound of its own
         spans.append((seg.start, seg.end))
     spans = _merge_similar(spans, labeller, opts)
@@ -476,26 +278,6 @@ def _merge_similar(spans: list[tuple[float, float]], labeller: Labeller, opts: D
 def _cosine(a: np.ndarray, b: np.ndarray) -> float:
     na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
     return float(a @ b) / (na * nb) if na > 0 and nb > 0 else 0.0
-
-
-def _running_level(feat: Features, opts: DetectionOptions) -> np.ndarray:
-    """Running median of the frame level (dBFS) over ``2 * background_window_s``: shape=(n_frames,)."""
-    block = min(10, max(1, feat.n_frames))  # clips shorter than 100 ms are one block
-    n_blocks = max(1, feat.n_frames // block)
-    power = 10 ** (feat.level_db[: n_blocks * block].astype(np.float64) / 10)
-    blocks = 10 * np.log10(power.reshape(n_blocks, block).mean(axis=1) + 1e-12)
-    size = max(3, int(round(2 * opts.background_window_s / (block * feat.frame_s))) | 1)
-    med = ndimage.median_filter(blocks, size=size, mode="nearest")
-    out: np.ndarray = med[np.minimum(np.arange(feat.n_frames) // block, n_blocks - 1)]
-    return out
-
-
-def _peak_50ms(level_db: np.ndarray) -> float:
-    if level_db.size == 0:
-        return -120.0
-    power = 10 ** (level_db.astype(np.float64) / 10)
-    w = min(5, power.size)
-    return float(10 * np.log10(np.convolve(power, np.ones(w) / w, mode="valid").max() + 1e-12))
 
 
 def _ambience_beds(feat: Features, labeller: Labeller, opts: DetectionOptions

@@ -41,6 +41,6 @@ def test_json_round_trip_rounds_to_ms() -> None:
 def test_public_names_match_all() -> None:
     public = {n for n in dir(captioning) if not n.startswith("_")} - {
         "errors", "events", "outputs", "pipeline", "progress", "vocabulary", "media", "features", "detection",
-        "captions", "haptics", "timeline", "cli",
+        "captions", "haptics", "timeline", "cli", "segments",
     }
     assert public == set(captioning.__all__)
