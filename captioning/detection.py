@@ -71,10 +71,11 @@ class Labeller:
             self.music_cls[i] = e.role == "music"
         self.weight, self.usable = weight, usable
         scores = feat.scores
+        # Time span of every YAMNet patch, sorted by start (and so by end): computed once, used per segment.
+        self.p_start, self.p_end = feat.patch_span(np.arange(scores.shape[0]))
         # File-level background score per class: the median over patches with little foreground.
         if scores.shape[0]:
-            p_start, p_end = feat.patch_span(np.arange(scores.shape[0]))
-            quiet = ~self._overlaps_active(p_start, p_end, active)
+            quiet = ~self._overlaps_active(self.p_start, self.p_end, active)
             # Statistics need no more than ~20k patches: thin long media so the copies stay small.
             thin = np.zeros(quiet.size, bool)
             thin[:: max(1, quiet.size // 20000)] = True
@@ -98,28 +99,22 @@ class Labeller:
         return out
 
     def pooled(self, start: float, end: float) -> np.ndarray:
-        """Class scores for [start, end), shape=(521,).
-
-        Short sounds are judged by the patches centred near their loudest moment (where they dominate the
-        0.96 s window); long ones by the patches they fill.
-        """
+        """Class scores for [start, end), shape=(521,): the overlap-weighted mean of the patches that hold
+        most of the span (a short sound: the patches that contain all of it; a long one: those it fills)."""
         scores = self.feat.scores
         if scores.shape[0] == 0:
             return np.zeros(len(self.names), np.float32)
-        p_start, p_end = self.feat.patch_span(np.arange(scores.shape[0]))
+        # Only patches that overlap the span can be chosen (unless none does: then all weigh alike).
+        lo = int(np.searchsorted(self.p_end, start, side="right"))
+        hi = int(np.searchsorted(self.p_start, end, side="left"))
+        if hi <= lo:
+            lo, hi = 0, scores.shape[0]
+        p_start, p_end = self.p_start[lo:hi], self.p_end[lo:hi]
         overlap = np.clip(np.minimum(p_end, end) - np.maximum(p_start, start), 0.0, None)
-        frac = overlap / min(end - start, float(p_end[0] - p_start[0]))
+        frac = overlap / min(end - start, float(self.p_end[0] - self.p_start[0]))
         sel = frac >= 0.7 * frac.max()
-        if self.opts.pool_peak_s > 0 and end - start < float(p_end[0] - p_start[0]):
-            i0 = int(start / self.feat.frame_s)
-            i1 = max(i0 + 1, int(np.ceil(end / self.feat.frame_s)))
-            t_peak = (i0 + int(np.argmax(self.feat.level_db[i0:i1]))) * self.feat.frame_s
-            centre = 0.5 * (p_start + p_end)
-            near = sel & (np.abs(centre - t_peak) <= self.opts.pool_peak_s)
-            if near.any():
-                sel = near
         w = frac[sel]
-        pooled: np.ndarray = (scores[sel].astype(np.float32) * w[:, None]).sum(axis=0) / w.sum()
+        pooled: np.ndarray = (scores[lo:hi][sel].astype(np.float32) * w[:, None]).sum(axis=0) / w.sum()
         return pooled
 
     def profile(self, start: float, end: float) -> np.ndarray:
@@ -290,7 +285,7 @@ def _ambience_beds(feat: Features, labeller: Labeller, opts: DetectionOptions
     scores = feat.scores
     if scores.shape[0] < 10:
         return []
-    p_start, p_end = feat.patch_span(np.arange(scores.shape[0]))
+    p_start, p_end = labeller.p_start, labeller.p_end
     hop_s = feat.patch_hop * feat.frame_s
     min_run = min(opts.ambience_min_s, opts.ambience_presence * feat.duration)
     bridge = max(1, int(round(3.0 / hop_s)))
@@ -332,7 +327,7 @@ def _music_beds(feat: Features, labeller: Labeller, opts: DetectionOptions
     bridge = max(1, int(round(2.0 / hop_s)))
     present = ndimage.binary_closing(np.pad(level >= opts.music_threshold, bridge),
                                      structure=np.ones(bridge))[bridge:-bridge]
-    p_start, p_end = feat.patch_span(np.arange(scores.shape[0]))
+    p_start, p_end = labeller.p_start, labeller.p_end
     runs, _ = ndimage.label(present)
     out: list[tuple[VocabularyEntry, float, float]] = []
     for sl in ndimage.find_objects(runs):

@@ -33,6 +33,11 @@ class DetectionOptions:
         min_event_s: shortest event reported.
         merge_gap_s: same-label (or similar-sounding, see merge_similarity) events closer than this merge.
         merge_similarity: cosine similarity of tagger profiles above which neighbouring fragments merge.
+        merge_similarity_split: the same, for two pieces of one segment split at a strong onset (stricter).
+        repeat_gap_s / repeat_similarity: fragments this close whose background-relative spectra are this
+            alike (cosine) are strokes of one repeated sound (chopping, footsteps) and merge.
+        spread_weight: how much a class's own wandering in the background damps its contrast.
+        music_min_s: spans shorter than this have their music classes weighed down (music is sustained).
         max_backtrack_s: how far an onset may move back to where its energy starts rising.
         min_label_contrast: a class must beat its file-level background score by this much to label.
         ambience_presence: fraction of the file a class must be present in to be an ambience bed...
@@ -68,7 +73,6 @@ class DetectionOptions:
     merge_similarity_split: float = 0.85
     onset_window_s: float = 0.15
     onset_lag_s: float = 0.01
-    pool_peak_s: float = 0.0
     repeat_gap_s: float = 1.0
     music_min_s: float = 1.0
     repeat_similarity: float = 0.9

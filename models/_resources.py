@@ -59,9 +59,11 @@ def package_version(dist: str) -> str:
 
 def cache_dir(name: str) -> Path:
     """A writable per-user cache directory for unpacked model files."""
-    base = os.environ.get("SOUNDCUE_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME")
-    root = Path(base) if base else Path.home() / ".cache"
-    path = root / "soundcue" / name if not os.environ.get("SOUNDCUE_CACHE_DIR") else root / name
+    explicit = os.environ.get("SOUNDCUE_CACHE_DIR")
+    if explicit:
+        path = Path(explicit) / name
+    else:
+        path = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "soundcue" / name
     try:
         path.mkdir(parents=True, exist_ok=True)
         probe = path / ".write-test"
