@@ -22,7 +22,7 @@ from captioning.detection import DetectionOptions, detect_events
 from captioning.errors import InvalidOptionsError, MediaError, ModelLoadError
 from captioning.events import Analysis, SoundEvent
 from captioning.features import FeatureExtractor
-from captioning.media import iter_audio, probe
+from captioning.media import ANALYSIS_SAMPLE_RATE, iter_audio, probe
 from captioning.progress import ProgressHook, no_progress
 from captioning.vocabulary import Vocabulary, load_vocabulary
 
@@ -119,7 +119,7 @@ def analyze(
     extractor = FeatureExtractor(analyzers.tagger, analyzers.vad)
     for chunk in iter_audio(info):
         extractor.push(chunk.samples, chunk.stereo)
-        hook("analyze", completed=min(total, chunk.start + chunk.samples.size / 16000), total=total)
+        hook("analyze", completed=min(total, chunk.start + chunk.samples.size / ANALYSIS_SAMPLE_RATE), total=total)
     feats = extractor.finish()
     tagger = analyzers.tagger
     events: tuple[SoundEvent, ...] = detect_events(
