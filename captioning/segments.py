@@ -56,9 +56,9 @@ class DetectionOptions:
     background_percentile: float = 50.0
     on_db: float = 8.0
     off_db: float = 3.0
-    peak_db: float = 10.0
+    peak_db: float = 8.0
     bridge_gap_s: float = 0.15
-    min_event_s: float = 0.08
+    min_event_s: float = 0.05
     merge_gap_s: float = 0.6
     max_backtrack_s: float = 0.08
     min_label_contrast: float = 0.08
@@ -69,7 +69,7 @@ class DetectionOptions:
     speech_threshold: float = 0.5
     split_db: float = 12.0
     min_level_over_bg_db: float = 9.0
-    merge_similarity: float = 0.4
+    merge_similarity: float = 0.5
     merge_similarity_split: float = 0.85
     onset_window_s: float = 0.15
     onset_lag_s: float = 0.01

