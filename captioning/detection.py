@@ -216,8 +216,8 @@ def detect_events(
             continue
         if entry.label in bed_labels and lab.contrast < 0.3:
             continue  # a louder moment of the background bed, not a new sound
-        if entry.role == "music" and any(t0 <= start and end <= t1 for _, t0, t1 in music):
-            continue  # a phrase of the music already captioned as one music event
+        if (entry.role == "music" or lab.entry is None) and any(t0 <= start and end <= t1 for _, t0, t1 in music):
+            continue  # a phrase (or a note no class explains) of the music already captioned as one music event
         i0, i1 = int(start / feat.frame_s), max(int(start / feat.frame_s) + 1, int(np.ceil(end / feat.frame_s)))
         salience = float(rise[i0:i1].max())
         events.append(_make_event(feat, start, end, entry, lab, class_names, class_ids, salience_db=salience))
