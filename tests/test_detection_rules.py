@@ -162,7 +162,8 @@ def test_a_stretch_of_music_is_one_music_event(vocab: Vocabulary, classes: Seque
 
 
 def test_a_short_drum_hit_is_not_music(vocab: Vocabulary, classes: Sequence[yam.AudioSetClass]) -> None:
-    feat = build(8.0, bursts=[(3.0, 3.15, 2.0)], scores={"Drum": [(3.0, 3.15, 0.45)], "Thump, thud": [(3.0, 3.15, 0.4)]})
+    feat = build(8.0, bursts=[(3.0, 3.15, 2.0)],
+                 scores={"Drum": [(3.0, 3.15, 0.45)], "Thump, thud": [(3.0, 3.15, 0.4)]})
     events = foreground(detect(feat, vocab, classes))
     assert len(events) == 1 and events[0].category != "music"
 

@@ -68,7 +68,8 @@ def test_golden_scores(tagger: yam.YamNet) -> None:
         golden = {name for name, _ in want_row}
         floor = min(p for _, p in want_row)
         others = [(n, float(p)) for n, p in zip(tagger.class_names, row, strict=True) if n not in golden]
-        assert max(p for _, p in others) <= floor + TOLERANCE, max(others, key=lambda x: x[1])  # ...and no other class joins the top
+        # ...and no other class joins the top
+        assert max(p for _, p in others) <= floor + TOLERANCE, max(others, key=lambda x: x[1])
 
 
 def test_batching_does_not_change_scores(tagger: yam.YamNet) -> None:
