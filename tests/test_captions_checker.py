@@ -129,11 +129,12 @@ def test_checker_reads_what_players_read_and_reports_blocks_it_skips(tmp_path: P
     path.write_text("1\n00:01:39 --> 00:01:41,04\n(deep rumbling)\n\n"
                     "2\n00:02:04,000 --> 00:02:07,000\nHow did we end up here?\n\n"
                     "3\n00:02:09,000 --> 00:02:08,000\nbackwards\n", encoding="utf-8")
-    with pytest.raises(CaptionFormatError, match="not valid SRT: InvalidTimeString at line"):
+    with pytest.raises(CaptionFormatError, match="not valid SRT: cue 1 \\(line 2\\): timing line"):
         read_captions(path)
     assert [c.text for c in read_captions(path, strict=False)] == ["How did we end up here?"]
     got = check_captions(path, "netflix")
-    assert _rules(got) == [(0, "unreadable")] and got[0].message.startswith("2 cue block(s)")
+    assert _rules(got) == [(1, "unreadable"), (3, "unreadable")]  # each named by its number, the rest checked
+    assert got[1].message == "cue 3 at 129.000 s: ends at or before it starts (1.000 s before); players skip it"
 
 
 def test_missing_and_binary_files_raise_caption_format_error(tmp_path: Path) -> None:
@@ -141,7 +142,7 @@ def test_missing_and_binary_files_raise_caption_format_error(tmp_path: Path) -> 
         read_captions(tmp_path / "nope.vtt")
     blob = tmp_path / "blob.vtt"
     blob.write_bytes(b"\xff\xfe\x00garbage\x80")
-    with pytest.raises(CaptionFormatError, match="not UTF-8"):
+    with pytest.raises(CaptionFormatError, match="UTF-16LE byte-order mark but is not UTF-16LE text"):
         read_captions(blob)
 
 
@@ -235,5 +236,5 @@ def test_public_names_are_exported() -> None:
     import captioning.captions as pkg
 
     public = {n for n in dir(pkg) if not n.startswith("_")} - {
-        "checker", "cli", "cues", "merge", "model", "options", "reader", "styles", "writers"}
+        "checker", "cli", "cues", "cuetext", "decoding", "merge", "model", "options", "reader", "styles", "writers"}
     assert set(pkg.__all__) == public

@@ -7,15 +7,16 @@ Usage::
 
 Renderers are pure functions of the :class:`~captioning.events.Analysis` and the options
 (:func:`render_vtt`, :func:`render_srt`, :func:`build_cues`); :func:`check_captions` checks any
-WebVTT/SRT file against a style.
+WebVTT/SRT file against a style; :func:`read_caption_file` reads any WebVTT/SRT file as players do (legacy
+encodings, SSA override tags, cue blocks players skip).
 """
 
-from captioning.captions.checker import Violation, check_captions, check_cues
+from captioning.captions.checker import CheckReport, Violation, check_captions, check_cues, check_file
 from captioning.captions.cues import build_cues
 from captioning.captions.merge import merge_dialogue
 from captioning.captions.model import Cue, CueLine, CueTrack, ReviewItem
 from captioning.captions.options import CaptionOptions
-from captioning.captions.reader import parse_captions, read_captions
+from captioning.captions.reader import CaptionFile, parse_captions, read_caption_file, read_captions
 from captioning.captions.styles import STYLES, StyleProfile, get_style
 from captioning.captions.writers import (
     cues_to_srt,
@@ -29,9 +30,11 @@ from captioning.captions.writers import (
 
 __all__ = [
     "STYLES",
+    "CaptionFile",
     "CaptionOptions",
     "Cue",
     "CueLine",
+    "CheckReport",
     "CueTrack",
     "ReviewItem",
     "StyleProfile",
@@ -39,11 +42,13 @@ __all__ = [
     "build_cues",
     "check_captions",
     "check_cues",
+    "check_file",
     "cues_to_srt",
     "cues_to_vtt",
     "get_style",
     "merge_dialogue",
     "parse_captions",
+    "read_caption_file",
     "read_captions",
     "render_hls",
     "render_metadata_vtt",

@@ -12,19 +12,24 @@ Rules reported (``Violation.rule``):
     gap              a gap shorter than ``min_gap_frames`` frames between two cues
     chaining         a gap longer than the minimum but at most ``chain_gap_s``: it should be closed
     duplicate_id     a WebVTT cue identifier used twice
-    unreadable       cue blocks a player would skip (malformed timing, end before start); index 0
+    unreadable       a cue block players skip: its timing line cannot be read, or it ends at or before it
+                     starts (zero length); named by its number and time like the others
 
-Times in files are whole milliseconds, so comparisons allow 1 ms of rounding.
+Cues are numbered by their position among the file's cue blocks (skipped blocks count), so a number points
+at the same block in an editor whatever else is wrong. Text is measured as shown: markup, SSA override tags
+(``{\\an8}``) and character references are not counted. Times in files are whole milliseconds, so
+comparisons allow 1 ms of rounding.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from captioning.captions.model import Cue
-from captioning.captions.reader import parse_lenient, read_text
+from captioning.captions.reader import CaptionFile, parse_caption_file, read_caption_file
 from captioning.captions.styles import StyleProfile, get_style
 from captioning.errors import InvalidOptionsError
 
@@ -52,8 +57,32 @@ class Violation:
         return {"rule": self.rule, "index": self.index, "start": self.start, "message": self.message}
 
 
-def check_cues(cues: list[Cue] | tuple[Cue, ...], style: str | StyleProfile = "netflix", *,
-               frame_rate: float = 25.0) -> list[Violation]:
+@dataclass(frozen=True)
+class CheckReport:
+    """What checking a caption file found.
+
+    Attributes:
+        violations: the broken rules, in cue order.
+        format: ``"vtt"`` or ``"srt"``.
+        encoding: the text encoding the file was read in, e.g. ``"Windows-1252"``.
+        n_cues: cues players show.
+        notes: what was read but is not applied or not kept (see
+            :attr:`~captioning.captions.reader.CaptionFile.notes`); not violations.
+    """
+
+    violations: tuple[Violation, ...]
+    format: str
+    encoding: str
+    n_cues: int
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"format": self.format, "encoding": self.encoding, "cues": self.n_cues, "notes": list(self.notes),
+                "violations": [v.to_dict() for v in self.violations]}
+
+
+def check_cues(cues: Sequence[Cue], style: str | StyleProfile = "netflix", *,
+               frame_rate: float = 25.0, numbers: Sequence[int] | None = None) -> list[Violation]:
     """Every rule of ``style`` that ``cues`` (in file order) break, in cue order.
 
     Parameters
@@ -61,6 +90,7 @@ def check_cues(cues: list[Cue] | tuple[Cue, ...], style: str | StyleProfile = "n
     cues : the track, in file order.
     style : style profile or its name.
     frame_rate : video frames per second, for the minimum gap of ``min_gap_frames`` frames.
+    numbers : each cue's number in its file for messages (default: 1, 2, ...).
     """
     s = get_style(style)
     if not frame_rate > 0:
@@ -68,8 +98,9 @@ def check_cues(cues: list[Cue] | tuple[Cue, ...], style: str | StyleProfile = "n
     gap_min = s.min_gap_frames * 1000 / frame_rate
     out: list[Violation] = []
     ids: set[str] = set()
+    numbers = numbers or range(1, len(cues) + 1)
     for i, cue in enumerate(cues):
-        n = i + 1
+        n = numbers[i]
 
         def add(rule: str, msg: str, cue: Cue = cue, n: int = n) -> None:
             out.append(Violation(rule, n, cue.start, f"cue {n} at {cue.start:.3f} s: {msg}"))
@@ -96,40 +127,61 @@ def check_cues(cues: list[Cue] | tuple[Cue, ...], style: str | StyleProfile = "n
             add("reading_speed", f"{cps:.1f} characters/s (at most {s.max_chars_per_s:g})")
         if i == 0:
             continue
-        prev = cues[i - 1]
+        prev, p = cues[i - 1], numbers[i - 1]
         g = cue.start_ms - prev.end_ms
         if cue.start_ms < prev.start_ms:
-            add("order", f"starts before cue {n - 1} ({prev.start:.3f} s)")
+            add("order", f"starts before cue {p} ({prev.start:.3f} s)")
         elif g < 0:
-            add("overlap", f"starts {-g / 1000:.3f} s before cue {n - 1} ends")
+            add("overlap", f"starts {-g / 1000:.3f} s before cue {p} ends")
         elif g + TOLERANCE_MS < gap_min:
-            add("gap", f"{g} ms after cue {n - 1} (at least {s.min_gap_frames} frames, {gap_min:.0f} ms)")
+            add("gap", f"{g} ms after cue {p} (at least {s.min_gap_frames} frames, {gap_min:.0f} ms)")
         elif gap_min + TOLERANCE_MS < g <= s.chain_gap_s * 1000:
-            add("chaining", f"{g} ms after cue {n - 1}: gaps up to {s.chain_gap_s:g} s should be closed "
+            add("chaining", f"{g} ms after cue {p}: gaps up to {s.chain_gap_s:g} s should be closed "
                             f"to {s.min_gap_frames} frames")
     return out
 
 
-def check_captions(source: Path | str, style: str | StyleProfile = "netflix", *,
-                   frame_rate: float = 25.0) -> list[Violation]:
+def check_file(source: Path | str, style: str | StyleProfile = "netflix", *, frame_rate: float = 25.0,
+               encoding: str | None = None) -> CheckReport:
     """Check a caption file (a :class:`~pathlib.Path`, or a ``str`` path) or caption text.
 
     A ``str`` holding ``-->`` or starting with ``WEBVTT`` is taken as caption text, any other ``str`` as
-    a path.
+    a path. The file is read as players read it: each cue block they skip is an ``unreadable`` violation
+    naming the cue, and the rest is checked.
 
-    Cue blocks a player would skip are reported as one ``unreadable`` violation; the rest is checked.
+    Parameters
+    ----------
+    source : the file or the text.
+    style : style profile or its name.
+    frame_rate : video frames per second, for the minimum gap of ``min_gap_frames`` frames.
+    encoding : a Python codec name for the file, or None to detect it.
+
+    Raises
+    ------
+    CaptionFormatError
+        The file cannot be read or is not WebVTT/SRT.
+    InvalidOptionsError
+        Unknown style or bad frame rate.
+    """
+    get_style(style)
+    doc: CaptionFile
+    if isinstance(source, str) and ("-->" in source or source.lstrip("\ufeff").startswith("WEBVTT")):
+        doc = parse_caption_file(source)
+    else:
+        doc = read_caption_file(Path(source), encoding=encoding)
+    found = check_cues(doc.cues, style, frame_rate=frame_rate, numbers=doc.numbers)
+    found += [Violation("unreadable", s.number, (s.start_ms or 0) / 1000,
+                        f"{s}; players skip it") for s in doc.skipped]
+    found.sort(key=lambda v: v.index)
+    return CheckReport(tuple(found), doc.format, doc.encoding, len(doc.cues), doc.notes)
+
+
+def check_captions(source: Path | str, style: str | StyleProfile = "netflix", *,
+                   frame_rate: float = 25.0) -> list[Violation]:
+    """The violations :func:`check_file` finds in a caption file or caption text.
 
     Raises:
         CaptionFormatError: the file cannot be read or is not WebVTT/SRT.
         InvalidOptionsError: unknown style.
     """
-    get_style(style)
-    if isinstance(source, str) and ("-->" in source or source.lstrip("\ufeff").startswith("WEBVTT")):
-        cues, skipped = parse_lenient(source)
-    else:
-        cues, skipped = parse_lenient(read_text(Path(source)), name=str(source))
-    found = check_cues(cues, style, frame_rate=frame_rate)
-    if skipped:
-        msg = f"{skipped} cue block(s) cannot be read (malformed timing or end before start)"
-        found.insert(0, Violation("unreadable", 0, 0.0, msg))
-    return found
+    return list(check_file(source, style, frame_rate=frame_rate).violations)

@@ -10,16 +10,30 @@ in order of preference:
    enough to be read), the sound gets its own cue, and the dialogue comes back after it if enough of it
    remains;
 4. else it is left out of the combined track (it stays in the sounds-only track).
+
+Then the whole track is chained as the style asks (:func:`_chain`): a gap of ``chain_gap_s`` or less after
+any cue, dialogue or sound, is closed to the minimum gap by keeping the earlier cue up longer (or widened
+past ``chain_gap_s`` where that would pass ``max_duration_s``). Dialogue keeps its text, its start and its
+WebVTT identifier (made unique if an interrupted cue is split), so the combined track passes the style's
+checker wherever the dialogue file itself does.
+
+:func:`read_dialogue` reads the dialogue file as players do: cue blocks they skip (a zero-length cue, say)
+are left out with a warning naming each, and the encoding is logged.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Sequence
+from pathlib import Path
 
 from captioning.captions.model import Cue
 from captioning.captions.options import CaptionOptions
+from captioning.captions.reader import CaptionFile, read_caption_file
 from captioning.captions.styles import StyleProfile
+
+logger = logging.getLogger("captioning")
 
 
 def _free(t0: int, t1: int, busy: list[Cue], gap: int) -> bool:
@@ -81,7 +95,8 @@ def merge_dialogue(
     Returns
     -------
     list[Cue]
-        Sorted by start; identifiers renumbered ``d0001``/``s0002``.. so they stay unique.
+        Sorted by start and chained (see the module docstring); dialogue cues keep their identifiers, others
+        are numbered ``d0001``/``s0002``..; every identifier is unique.
     """
     options = options or CaptionOptions()
     style = options.profile
@@ -95,21 +110,64 @@ def merge_dialogue(
                 continue
             placed, busy = result
         busy.append(placed)
-    merged = sorted(busy, key=lambda c: (c.start_ms, c.end_ms))
-    merged = _chain_sounds(merged, style, gap)
-    return [dataclasses.replace(c, identifier=f"{c.kind[0]}{i:04d}") for i, c in enumerate(merged, 1)]
+    merged = _chain(sorted(busy, key=lambda c: (c.start_ms, c.end_ms)), style, gap)
+    return _identify(merged)
 
 
-def _chain_sounds(cues: list[Cue], style: StyleProfile, gap: int) -> list[Cue]:
-    """Close (or widen) short gaps after sound cues, as the builder does; dialogue timing is left alone."""
+def _chain(cues: list[Cue], style: StyleProfile, gap: int) -> list[Cue]:
+    """Close (or widen) gaps of ``chain_gap_s`` or less after every cue, as the builder does for its own.
+
+    The sound builder chains its cues, but in the combined track dialogue cues sit between them: a sound
+    starting 0.1-0.5 s after a line of dialogue, or a "continues" cue landing on the first frame after it,
+    left a gap the checker reports as ``chaining``. The earlier cue (dialogue or sound) stays up until the
+    minimum gap before the next; where that would pass ``max_duration_s`` it ends just over ``chain_gap_s``
+    before it instead, if it keeps its reading time (else the gap stays, as in the dialogue file).
+    """
     out = list(cues)
     for i in range(len(out) - 1):
         a, b = out[i], out[i + 1]
-        g = b.start_ms - a.end_ms
-        if a.kind != "sound" or not gap < g <= style.chain_gap_ms:
+        if not gap < b.start_ms - a.end_ms <= style.chain_gap_ms:
             continue
         if b.start_ms - gap - a.start_ms <= style.max_duration_ms:
             out[i] = dataclasses.replace(a, end_ms=b.start_ms - gap)
         elif b.start_ms - style.chain_gap_ms - 1 - a.start_ms >= style.need_ms(a.n_chars):
             out[i] = dataclasses.replace(a, end_ms=b.start_ms - style.chain_gap_ms - 1)
     return out
+
+
+def _identify(cues: list[Cue]) -> list[Cue]:
+    """Unique identifiers: a dialogue cue keeps its own (``intro``, then ``intro-2`` for its second part)."""
+    used: set[str] = set()
+    out = []
+    for i, c in enumerate(cues, 1):
+        base = c.identifier if c.kind == "dialogue" and c.identifier else f"{c.kind[0]}{i:04d}"
+        ident, k = base, 2
+        while ident in used:
+            ident, k = f"{base}-{k}", k + 1
+        used.add(ident)
+        out.append(dataclasses.replace(c, identifier=ident))
+    return out
+
+
+def read_dialogue(path: Path | str) -> CaptionFile:
+    """Read a dialogue WebVTT/SRT file to merge, logging what the merge leaves out or cannot apply.
+
+    The encoding is logged (as a warning unless the file is UTF-8: a detected code page is a guess); each
+    cue block players skip (zero length, ends before it starts, unreadable timing) gets a warning naming
+    its number and time and is left out; so is each note (formatting with no WebVTT equivalent...).
+
+    Raises:
+        CaptionFormatError: the file cannot be read, is not text or is not WebVTT/SRT.
+    """
+    doc = read_caption_file(path, kind="dialogue")
+    plain = doc.encoding in ("UTF-8", "UTF-8 with BOM")
+    (logger.info if plain else logger.warning)(
+        "%s: dialogue read as %s%s (%d cues)", path, doc.encoding, "" if plain else " (detected, not UTF-8)",
+        len(doc.cues))
+    for skipped in doc.skipped:
+        logger.warning("%s: %s; left out of the SDH track", path, skipped)
+    for note in doc.notes:
+        logger.warning("%s: %s", path, note)
+    if not doc.cues:
+        logger.warning("%s: no dialogue cue to merge; the SDH track has the sound cues only", path)
+    return doc

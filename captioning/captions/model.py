@@ -36,6 +36,8 @@ class Cue:
         settings: WebVTT cue settings, e.g. ``"position:10% align:left"``, "" for none.
         event_ids: ids of the sound events the cue describes.
         kind: ``"sound"`` or ``"dialogue"`` (cues read from a dialogue track).
+        markup: the lines as WebVTT cue text, when a file's cue carries formatting the plain ``lines`` lose
+            (voice, class, bold, partial italics); ``()`` to write ``lines``. Only the reader sets it.
     """
 
     start_ms: int
@@ -45,6 +47,7 @@ class Cue:
     settings: str = ""
     event_ids: tuple[str, ...] = ()
     kind: CueKind = "sound"
+    markup: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not 0 <= self.start_ms < self.end_ms:

@@ -12,15 +12,18 @@ import io
 import json
 import math
 import os
+import re
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
 import pysrt
-from webvtt import Caption, WebVTT
-from webvtt.models import Timestamp
+from webvtt import Caption, CueSettings, WebVTT
+from webvtt.models import Region, Style, Timestamp
 
 from captioning.captions.cues import build_cues
+from captioning.captions.cuetext import numpad_alignment
+from captioning.captions.merge import merge_dialogue, read_dialogue
 from captioning.captions.model import Cue, CueLine, CueTrack
 from captioning.captions.options import CaptionOptions
 from captioning.events import Analysis, SoundEvent
@@ -49,21 +52,60 @@ def _srt_line(line: CueLine) -> str:
     return f"<i>{text}</i>" if line.italic else text
 
 
-def cues_to_vtt(cues: Sequence[Cue], *, metadata: Sequence[str] = (), comments: Sequence[str] = ()) -> str:
-    """WebVTT text of ``cues`` (identifiers and cue settings kept).
+_MARKUP = re.compile(r"<(/?)([^<>\s.]*)[^<>]*>|[^<]+|<")
+
+
+def _srt_markup(markup: str) -> str:
+    """A WebVTT cue text line as SRT: ``<i> <b> <u>`` kept, other spans and ruby text dropped, references
+    decoded."""
+    out = []
+    ruby_text = False
+    for m in _MARKUP.finditer(markup):
+        if m[2] is not None:
+            name = m[2].lower()
+            if name in ("rt", "ruby"):
+                ruby_text = name == "rt" and not m[1]
+            if name in ("i", "b", "u"):
+                out.append(f"<{m[1]}{name}>")
+        elif not ruby_text:
+            out.append(html.unescape(m[0]).replace("<", "‹").replace(">", "›"))
+    return "".join(out)
+
+
+def _srt_placement(settings: str) -> str:
+    """``{\\an8}``-style tag for a cue placed at the top or middle (SRT players read it), else ""."""
+    if not settings:
+        return ""
+    parsed = CueSettings.from_string(settings)
+    an = numpad_alignment(parsed.line, parsed.align)
+    return f"{{\\an{an}}}" if an > 3 else ""
+
+
+def _srt_text(cue: Cue) -> str:
+    lines = [_srt_markup(m) for m in cue.markup] if cue.markup else [_srt_line(line) for line in cue.lines]
+    return _srt_placement(cue.settings) + "\n".join(lines)
+
+
+def cues_to_vtt(cues: Sequence[Cue], *, metadata: Sequence[str] = (), comments: Sequence[str] = (),
+                styles: Sequence[str] = (), regions: Sequence[str] = ()) -> str:
+    """WebVTT text of ``cues`` (identifiers, cue settings and cue text markup kept).
 
     Parameters
     ----------
     cues : the cues, sorted by start.
     metadata : header lines after ``WEBVTT`` (e.g. ``X-TIMESTAMP-MAP=...`` for HLS segments).
     comments : NOTE blocks written before the cues.
+    styles : STYLE block bodies (CSS) written before the cues (e.g. from a dialogue file).
+    regions : REGION block settings (``id:fred width:40% ...``) the cues' ``region`` settings refer to.
     """
     captions = [
-        Caption(_timestamp(c.start_ms), _timestamp(c.end_ms), [_vtt_line(line) for line in c.lines],
+        Caption(_timestamp(c.start_ms), _timestamp(c.end_ms),
+                list(c.markup) or [_vtt_line(line) for line in c.lines],
                 identifier=c.identifier or None, settings=c.settings or None)
         for c in cues
     ]
-    content: str = WebVTT(captions=captions, metadata=list(metadata), header_comments=list(comments)).content
+    content: str = WebVTT(captions=captions, metadata=list(metadata), header_comments=list(comments),
+                          styles=[Style(s) for s in styles], regions=[Region.from_string(r) for r in regions]).content
     return content
 
 
@@ -71,11 +113,12 @@ def cues_to_srt(cues: Sequence[Cue]) -> str:
     """SRT text of ``cues``: numbered from 1, ``hh:mm:ss,mmm`` times, ``<i>`` kept for italics.
 
     SRT cannot escape ``<`` and ``>`` (players read them as markup), so they are written as ``‹`` ``›``.
+    A cue placed at the top or middle of the picture (WebVTT ``line``) starts with the SSA tag SRT players
+    read for it (``{\\an8}``); ``<b>``/``<u>`` from a dialogue file's markup are kept.
     """
     subs = pysrt.SubRipFile(items=[
         pysrt.SubRipItem(index=i, start=pysrt.SubRipTime.from_ordinal(c.start_ms),
-                         end=pysrt.SubRipTime.from_ordinal(c.end_ms),
-                         text="\n".join(_srt_line(line) for line in c.lines))
+                         end=pysrt.SubRipTime.from_ordinal(c.end_ms), text=_srt_text(c))
         for i, c in enumerate(cues, 1)
     ])
     buf = io.StringIO()
@@ -192,15 +235,13 @@ def write_captions(analysis: Analysis, out_dir: Path, options: CaptionOptions | 
     All texts are rendered before anything is written, and each file is written atomically.
 
     Raises:
-        CaptionFormatError: the dialogue file cannot be read.
+        CaptionFormatError: the dialogue file cannot be read (cue blocks players skip are left out, with a
+            logged warning naming each).
         InvalidOptionsError: invalid options.
     """
     options = options or CaptionOptions()
-    dialogue: list[Cue] = []
-    if options.dialogue is not None:
-        from captioning.captions.reader import read_captions
-
-        dialogue = read_captions(options.dialogue, kind="dialogue")
+    dialogue_file = read_dialogue(options.dialogue) if options.dialogue is not None else None
+    dialogue = list(dialogue_file.cues) if dialogue_file is not None else []
     # With dialogue, a long sound it interrupts is captioned again ("[barking continues]") after it.
     track = build_cues(analysis, options, vocabulary=vocabulary, dialogue=dialogue)
     texts: dict[str, str] = {
@@ -210,11 +251,10 @@ def write_captions(analysis: Analysis, out_dir: Path, options: CaptionOptions | 
     }
     if options.metadata:
         texts["captions.metadata.vtt"] = render_metadata_vtt(analysis)
-    if options.dialogue is not None:
-        from captioning.captions.merge import merge_dialogue
-
+    if dialogue_file is not None:
         sdh = merge_dialogue(dialogue, track.cues, options)
-        texts["captions.sdh.vtt"] = cues_to_vtt(sdh)
+        # the dialogue file's STYLE and REGION blocks go with its cues (their markup and region settings)
+        texts["captions.sdh.vtt"] = cues_to_vtt(sdh, styles=dialogue_file.styles, regions=dialogue_file.regions)
         texts["captions.sdh.srt"] = cues_to_srt(sdh)
         texts["captions.sounds.vtt"] = texts["captions.vtt"]
     hls = render_hls(track.cues, analysis.media.duration, options) if options.hls else None
