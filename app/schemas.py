@@ -101,6 +101,12 @@ class JobOptions(_Model):
         default=True, description="Report steady backgrounds (wind, rain) as one event each."
     )
     visual: bool = Field(default=False, description="Detect sounds from the pictures (not implemented yet).")
+    audio_stream: int | None = Field(
+        default=None,
+        ge=0,
+        description="Container index of the audio stream to analyse (as ffprobe numbers streams); default: the "
+        "default-disposition audio track. events.json records the stream used (`media.audio_stream`).",
+    )
     captions: CaptionSettings = Field(default_factory=CaptionSettings)
     haptics: HapticSettings = Field(default_factory=HapticSettings)
     format: Literal["wav", "mp3", "aac"] = Field(default="wav", description="Foley audio format.")

@@ -279,6 +279,7 @@ def run_job(store: JobStore, settings: Settings, job: JobRow, lease: str, analyz
             ambience=options.ambience,
             visual=options.visual,
             max_duration_s=max_duration,
+            audio_stream=options.audio_stream,
         )
         progress.base, progress.share = FETCH_SHARE, ANALYSIS_SHARE
         analysis = analyze(input_path, analysis_options, hook=progress)

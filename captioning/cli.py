@@ -119,6 +119,10 @@ FrameRateOpt = Annotated[float | None, typer.Option(
     help="Video frame rate for cue timing (2-frame gaps); default: the input's own rate, else 25.")]
 NoAmbienceOpt = Annotated[bool, typer.Option(
     "--no-ambience", help="Do not report steady background sounds (wind, rain, birdsong).")]
+AudioStreamOpt = Annotated[int | None, typer.Option(
+    "--audio-stream", metavar="N", show_default=False,
+    help="Analyse the audio stream with this container index (as ffprobe numbers streams, 0:N); "
+         "default: the default-disposition audio track.")]
 
 
 @app.command()
@@ -140,6 +144,7 @@ def caption(
     no_metadata: NoMetadataOpt = False,
     onomatopoeia: OnomatopoeiaOpt = False,
     frame_rate: FrameRateOpt = None,
+    audio_stream: AudioStreamOpt = None,
 ) -> None:
     """Detect the sound events of each input and write events.json, captions.vtt and captions.srt."""
     from captioning.pipeline import AnalysisOptions, analyze, load_analyzers
@@ -158,7 +163,7 @@ def caption(
             "onomatopoeia": onomatopoeia,
         }
         out_opts = _output_options(caption_kw, haptics=haptics, timeline=timeline)
-        analysis_opts = AnalysisOptions(ambience=not no_ambience)
+        analysis_opts = AnalysisOptions(ambience=not no_ambience, audio_stream=audio_stream)
         t_load = time.perf_counter()
         analyzers = load_analyzers()
         load_s = time.perf_counter() - t_load

@@ -103,10 +103,20 @@ class SoundEvent:
 
 @dataclass(frozen=True)
 class StreamInfo:
-    """One stream of the input container."""
+    """One stream of the input container.
+
+    Attributes:
+        index: the stream's index in the container (FFmpeg's ``0:N``; what ``audio_stream`` names).
+        type: "audio" | "video" | "subtitle" | "data".
+        start: when the stream starts, in seconds of media time (see :class:`MediaInfo`), None if unknown.
+        disposition: FFmpeg disposition flags set on the stream, e.g. ``("default",)``, ``("comment",)``,
+            ``("attached_pic",)`` for cover art.
+        language: ISO 639 language tag, None if unset.
+        title: the stream's title (e.g. "Commentary"), None if unset.
+    """
 
     index: int
-    type: str  # "audio" | "video" | "subtitle" | "data"
+    type: str
     codec: str
     duration: float | None = None
     sample_rate: int | None = None
@@ -114,38 +124,85 @@ class StreamInfo:
     width: int | None = None
     height: int | None = None
     fps: float | None = None
+    start: float | None = None
+    disposition: tuple[str, ...] = ()
+    language: str | None = None
+    title: str | None = None
+
+    @property
+    def is_default(self) -> bool:
+        return "default" in self.disposition
+
+    @property
+    def is_picture(self) -> bool:
+        """A still picture (cover art, thumbnails) stored as a video stream: not a video to show."""
+        return "attached_pic" in self.disposition or "timed_thumbnails" in self.disposition
+
+    def describe(self) -> str:
+        """One line for messages, e.g. ``#1 audio aac "Commentary" (eng, default)``."""
+        text = f"#{self.index} {self.type} {self.codec}"
+        if self.title:
+            text += f' "{self.title}"'
+        notes = [n for n in (self.language, *self.disposition) if n]
+        return f"{text} ({', '.join(notes)})" if notes else text
 
 
 @dataclass(frozen=True)
 class MediaInfo:
-    """What probing the input found. ``duration`` is in seconds."""
+    """What probing the input found.
+
+    Media time: every time soundcue reports (events, captions, haptics) is in seconds on the media's own
+    timeline, whose 0 is the earliest start of the streams a player presents (the audio streams and the
+    video streams that are not cover art), i.e. the container's start, which players show as 00:00:00.
+    A stream that starts later (audio muxed with an offset) or has holes in its timestamps keeps its place
+    on that timeline.
+
+    Attributes:
+        path: the input (or the name the user gave it).
+        duration: seconds from media time 0 to the end the container declares.
+        format: FFmpeg's container format name.
+        streams: every stream of the container.
+        size_bytes: file size.
+        audio_stream: index of the audio stream analysed (the default-disposition track unless asked
+            otherwise), None when there is none.
+        start_time: the container-clock time (s) of media time 0, i.e. the timeline origin.
+    """
 
     path: str
     duration: float
     format: str
     streams: tuple[StreamInfo, ...] = ()
     size_bytes: int | None = None
+    audio_stream: int | None = None
+    start_time: float = 0.0
 
     @property
     def audio(self) -> StreamInfo | None:
-        return next((s for s in self.streams if s.type == "audio"), None)
+        """The audio stream analysed (``audio_stream``), else the first audio stream."""
+        audio = [s for s in self.streams if s.type == "audio"]
+        return next((s for s in audio if s.index == self.audio_stream), audio[0] if audio else None)
 
     @property
     def video(self) -> StreamInfo | None:
-        return next((s for s in self.streams if s.type == "video"), None)
+        """The first video stream that is a real video (cover art and thumbnails are not)."""
+        return next((s for s in self.streams if s.type == "video" and not s.is_picture), None)
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["duration"] = round(self.duration, 3)
-        d["streams"] = [{k: v for k, v in s.items() if v is not None} for s in d["streams"]]
+        d["start_time"] = round(self.start_time, 6)
+        d["streams"] = [{k: list(v) if isinstance(v, tuple) else v for k, v in s.items() if v not in (None, ())}
+                        for s in d["streams"]]
         return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> MediaInfo:
-        streams = tuple(StreamInfo(**s) for s in d.get("streams", ()))
+        streams = tuple(StreamInfo(**{**s, "disposition": tuple(s.get("disposition", ()))})
+                        for s in d.get("streams", ()))
         return cls(
             path=d["path"], duration=d["duration"], format=d["format"], streams=streams,
-            size_bytes=d.get("size_bytes"),
+            size_bytes=d.get("size_bytes"), audio_stream=d.get("audio_stream"),
+            start_time=d.get("start_time", 0.0),
         )
 
 

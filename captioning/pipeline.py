@@ -39,6 +39,8 @@ class AnalysisOptions:
         ambience: report steady backgrounds (wind, rain, birdsong) as one background event each.
         visual: detect sounds from the pictures (not implemented yet; True raises InvalidOptionsError).
         max_duration_s: refuse media longer than this (None: no limit).
+        audio_stream: container index of the audio stream to analyse (as ffprobe numbers streams; recorded
+            in ``MediaInfo.audio_stream``); None: the default-disposition track.
         detection: low-level detection parameters.
     """
 
@@ -46,6 +48,7 @@ class AnalysisOptions:
     ambience: bool = True
     visual: bool = False
     max_duration_s: float | None = None
+    audio_stream: int | None = None
     detection: DetectionOptions = field(default_factory=DetectionOptions)
 
     def __post_init__(self) -> None:
@@ -55,6 +58,8 @@ class AnalysisOptions:
             raise InvalidOptionsError("visual detection is not implemented yet; analyse the audio track")
         if self.max_duration_s is not None and self.max_duration_s <= 0:
             raise InvalidOptionsError(f"max_duration_s must be positive, got {self.max_duration_s}")
+        if self.audio_stream is not None and self.audio_stream < 0:
+            raise InvalidOptionsError(f"audio_stream must be a stream index >= 0, got {self.audio_stream}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -108,7 +113,7 @@ def analyze(
     """
     options = options or AnalysisOptions()
     hook = hook or no_progress
-    info = probe(source)
+    info = probe(source, audio_stream=options.audio_stream)
     if options.max_duration_s is not None and info.duration > options.max_duration_s:
         raise MediaError(f"{info.path}: media is {info.duration:.0f} s long, the limit is "
                          f"{options.max_duration_s:.0f} s")
