@@ -5,6 +5,9 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import typer
+
+from captioning.captions.cli import register
 from captioning.events import Analysis, MediaInfo, SoundEvent, sort_events
 from captioning.vocabulary import Vocabulary, VocabularyEntry
 
@@ -91,3 +94,15 @@ def random_analysis(seed: int, n: int = 400, duration: float = 300.0) -> Analysi
             source=rng.choice(["audio", "visual", "audio+visual"]), background=rng.random() < 0.1,
         ))
     return analysis(events, duration)
+
+
+def check_captions_app() -> typer.Typer:
+    """A Typer app with only the ``check-captions`` command, for ``CliRunner`` tests."""
+    app = typer.Typer()
+
+    @app.callback()
+    def main() -> None:
+        """soundcue (test shell)."""
+
+    register(app)
+    return app

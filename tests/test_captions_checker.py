@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import typer
-from captions_factory import VOCAB, random_analysis, scene
+from captions_factory import VOCAB, check_captions_app, random_analysis, scene
 from typer.testing import CliRunner
 
 from captioning.captions import (
@@ -20,7 +20,6 @@ from captioning.captions import (
     parse_captions,
     read_captions,
 )
-from captioning.captions.cli import register
 from captioning.errors import CaptionFormatError, InvalidOptionsError
 
 BAD_VTT = """WEBVTT
@@ -162,14 +161,7 @@ def test_unknown_style_and_bad_frame_rate_are_refused() -> None:
 # ----------------------------------------------------------------------------------------------- CLI
 @pytest.fixture
 def cli() -> typer.Typer:
-    app = typer.Typer()
-
-    @app.callback()
-    def main() -> None:
-        """soundcue (test shell)."""
-
-    register(app)
-    return app
+    return check_captions_app()
 
 
 def test_cli_prints_violations_and_exits_1(cli: typer.Typer, tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import typer
 import webvtt
-from captions_factory import VOCAB, analysis, event, random_analysis, scene
+from captions_factory import VOCAB, analysis, check_captions_app, event, random_analysis, scene
 from typer.testing import CliRunner
 
 from captioning.captions import (
@@ -33,7 +33,6 @@ from captioning.captions import (
     read_captions,
     write_captions,
 )
-from captioning.captions.cli import register
 from captioning.captions.reader import parse_caption_file
 from captioning.errors import CaptionFormatError
 from captioning.events import Analysis
@@ -46,14 +45,7 @@ def srt(*cues: tuple[str, str, str]) -> str:
 
 @pytest.fixture
 def cli() -> typer.Typer:
-    app = typer.Typer()
-
-    @app.callback()
-    def main() -> None:
-        """soundcue (test shell)."""
-
-    register(app)
-    return app
+    return check_captions_app()
 
 
 def check(cli: typer.Typer, *args: str | Path) -> tuple[int, str, str]:

@@ -28,6 +28,7 @@ import webvtt
 from webvtt import CueSettings
 from webvtt.errors import MalformedCaptionError, MalformedFileError
 from webvtt.models import Timestamp
+from webvtt.vtt import WebVTTCueBlock
 
 from captioning.captions.cuetext import parse_cue_text
 from captioning.captions.decoding import MAX_CAPTION_BYTES, decode_caption_bytes
@@ -39,7 +40,7 @@ CaptionFormat = Literal["vtt", "srt"]
 logger = logging.getLogger("captioning")
 
 _SRT_TIMING = re.compile(r"^\s*\d+:\d\d:\d\d[,.]\d+\s*-->", re.MULTILINE)
-_TIMING = re.compile(r"^\s*(\S+?)\s*-->\s*(\S+)(.*)$")
+_TIMING = re.compile(r"^\s*(\S+?)\s*-->\s*(\S+)")
 
 
 @dataclass(frozen=True)
@@ -137,15 +138,16 @@ def _vtt_time(value: str) -> int:
     return int(Timestamp.from_string(value).in_milliseconds())
 
 
-def _timing(line: str, fmt: CaptionFormat) -> tuple[int, int, str] | str:
-    """(start ms, end ms, the rest of the line) of a timing line, or why it cannot be read."""
+def _timing(line: str, fmt: CaptionFormat) -> tuple[int, int] | str:
+    """(start ms, end ms) of a timing line, or why it cannot be read (the parsers' own patterns decide)."""
     m = _TIMING.match(line)
     try:
         if m is None:
             raise ValueError("no start and end time around -->")
         if fmt == "srt":
-            return _srt_time(m[1]), _srt_time(m[2]), m[3]
-        return _vtt_time(m[1]), _vtt_time(m[2]), m[3]
+            return _srt_time(m[1]), _srt_time(m[2])
+        vtt = WebVTTCueBlock.CUE_TIMINGS_PATTERN.match(line)  # what webvtt-py accepts
+        return (_vtt_time(vtt[1]), _vtt_time(vtt[2])) if vtt else (_vtt_time(m[1]), _vtt_time(m[2]))
     except (ValueError, pysrt.Error, MalformedCaptionError) as e:
         detail = f" ({e})" if str(e) else ""
         hint = "; WebVTT times take a full stop before the milliseconds" if fmt == "vtt" and "," in line else ""
@@ -197,7 +199,7 @@ def _vtt_blocks(body: str, where: str, notes: list[str]) -> tuple[list[_Block], 
             blocks.append(_Block(k, i + 1, None, None, error=parsed))
             continue
         c = captions[j] if j < len(captions) else None
-        if c is None or (c.start_time.in_milliseconds(), c.end_time.in_milliseconds()) != parsed[:2]:
+        if c is None or (c.start_time.in_milliseconds(), c.end_time.in_milliseconds()) != parsed:
             blocks.append(_Block(k, i + 1, parsed[0], parsed[1], error="cue block cannot be read"))
             continue
         j += 1
@@ -300,16 +302,12 @@ def parse_captions(
     text: str, fmt: CaptionFormat | None = None, *, name: str = "", kind: CueKind = "sound",
     strict: bool = True,
 ) -> list[Cue]:
-    """Parse caption text into cues, in file order.
+    """Parse caption text into cues, in file order (parameters as :func:`parse_caption_file`).
 
     Parameters
     ----------
-    text : the whole file as text.
-    fmt : ``"vtt"``, ``"srt"``, or None to detect it.
-    name : file name for messages and format detection.
-    kind : the ``kind`` given to every cue.
     strict : raise on any cue block players would skip; False leaves such blocks out with a logged warning
-        naming each (see :func:`parse_caption_file`).
+        naming each.
 
     Raises
     ------
