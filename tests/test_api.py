@@ -26,7 +26,7 @@ import pysrt
 import pytest
 import webvtt
 from api_server import KEY_A, KEY_B, Server, client, wait_job
-from media_factory import knock, noise_floor, place, write_audio
+from media_factory import Track, knock, noise_floor, place, write_audio, write_media
 
 UPLOAD_LIMIT = 3_000_000
 PROBLEM = "application/problem+json"
@@ -300,6 +300,21 @@ def test_caption_options_reach_the_renderer(http: httpx.Client, knocks_wav: Path
     cues = webvtt.from_buffer(io.StringIO(vtt)).captions
     assert cues and all(c.text == c.text.upper() and not c.text.startswith("[") for c in cues)
     assert "line:10%" in vtt
+
+
+def test_audio_stream_option_picks_the_track(http: httpx.Client, tmp_path: Path) -> None:
+    """Stream 1 is a quiet "Commentary" track, stream 2 the default programme track with the knocks."""
+    commentary = Track(noise_floor(6.0, level_db=-60.0, seed=3), default=False, title="Commentary")
+    path = write_media(tmp_path / "tracks.mkv", [commentary, Track(place(noise_floor(6.0), knock(), (1.0, 4.0)))],
+                       video_s=6.0)
+    for options, stream, n_events in (({}, 2, 2), ({"audio_stream": 1}, 1, 0)):
+        job = wait_job(http, upload(http, path, {"outputs": ["events"], **options}).json()["id"])
+        events = http.get(f"/v1/jobs/{job['id']}/events.json").json()
+        assert events["media"]["audio_stream"] == stream
+        assert len([e for e in events["events"] if not e["background"]]) == n_events, events["events"]
+    job = wait_job(http, upload(http, path, {"audio_stream": 0}).json()["id"])
+    assert job["status"] == "failed" and job["error"]["status"] == 422
+    assert "stream 0 is video" in job["error"]["detail"] and "#2 audio" in job["error"]["detail"]
 
 
 # -- bad input -----------------------------------------------------------------------------------------
