@@ -40,6 +40,7 @@ CaptionFormat = Literal["vtt", "srt"]
 logger = logging.getLogger("captioning")
 
 _SRT_TIMING = re.compile(r"^\s*\d+:\d\d:\d\d[,.]\d+\s*-->", re.MULTILINE)
+_STARTS_WITH_NUMBER = re.compile(r"\s*-?\d")
 _TIMING = re.compile(r"^\s*(\S+?)\s*-->\s*(\S+)")
 
 
@@ -157,7 +158,8 @@ def _timing(line: str, fmt: CaptionFormat) -> tuple[int, int] | str:
 def _srt_blocks(body: str, notes: list[str]) -> list[_Block]:
     """Cue blocks of SRT text: each timing line and the text up to the next cue's number (or timing line)."""
     lines = body.splitlines()
-    timing = [i for i, line in enumerate(lines) if "-->" in line]
+    # a timing line starts with a time (even a broken one); "-->" inside dialogue text is text
+    timing = [i for i, line in enumerate(lines) if "-->" in line and _STARTS_WITH_NUMBER.match(line)]
     if not timing and body.strip():
         raise CaptionFormatError("no cue timing line (00:00:01,000 --> 00:00:02,000) in the file")
     if timing and any(line.strip() and not line.strip().isdigit() for line in lines[: timing[0]]):
