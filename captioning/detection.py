@@ -95,7 +95,7 @@ class Labeller:
         csum = np.concatenate([[0], np.cumsum(active)])
         i0 = np.clip((s / self.feat.frame_s).astype(int), 0, active.size)
         i1 = np.clip((e / self.feat.frame_s).astype(int), 0, active.size)
-        out: np.ndarray = (csum[i1] - csum[i0]) > 0.2 * (i1 - i0 + 1)
+        out: np.ndarray = (csum[i1] - csum[i0]) > 0
         return out
 
     def pooled(self, start: float, end: float) -> np.ndarray:

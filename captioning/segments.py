@@ -61,7 +61,7 @@ class DetectionOptions:
     min_event_s: float = 0.05
     merge_gap_s: float = 0.6
     max_backtrack_s: float = 0.08
-    min_label_contrast: float = 0.08
+    min_label_contrast: float = 0.1
     ambience_presence: float = 0.5
     ambience_min_s: float = 30.0
     music_threshold: float = 0.35

@@ -38,6 +38,8 @@ class Server:
             "SOUNDCUE_API_KEYS": f"{KEY_A},{KEY_B}",
             "SOUNDCUE_LOG_FORMAT": "json",
             "PYTHONPATH": os.pathsep.join([str(ROOT), str(TESTS)]),
+            # rule-based stand-ins for the networks: the service tests are about jobs (tests/fake_analysis.py)
+            "SOUNDCUE_ANALYZER": "fake_analysis:analyze",
             **(env or {}),
         }
         self.log_path = data_dir.parent / f"{data_dir.name}-server.log"

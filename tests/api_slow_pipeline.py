@@ -1,4 +1,5 @@
-"""The real pipeline, slowed down (sleeps in its progress hook) so tests can act while a job runs.
+"""The pipeline with the rule-based stand-in models (fake_analysis.py), slowed down (sleeps in its progress
+hook) so tests can act while a job runs.
 
 Used by the durability tests through ``SOUNDCUE_ANALYZER=api_slow_pipeline:analyze``; the delay in seconds
 comes from ``SOUNDCUE_TEST_SLOW_S``.
@@ -11,9 +12,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from fake_analysis import analyze as rule_analyze
+
 from captioning.events import Analysis
 from captioning.pipeline import AnalysisOptions
-from captioning.pipeline import analyze as real_analyze
 
 
 def analyze(source: str | Path, options: AnalysisOptions | None = None, *, hook: Any = None) -> Analysis:
@@ -27,4 +29,4 @@ def analyze(source: str | Path, options: AnalysisOptions | None = None, *, hook:
     for i in range(steps):  # a slow "stage" before the real work, reporting progress like one
         slow_hook("slow", completed=i / steps, total=1.0)
         time.sleep(delay / steps)
-    return real_analyze(source, options, hook=slow_hook)
+    return rule_analyze(source, options, hook=slow_hook)

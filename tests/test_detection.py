@@ -27,7 +27,9 @@ def test_knock_onsets_land_within_one_hop(knocks_wav: Path) -> None:
 def test_knocks_are_labelled_as_impacts(knocks_wav: Path) -> None:
     events = [e for e in analyze(knocks_wav).events if not e.background]
     assert any({"Knock", "Tap", "Thump, thud", "Wood block", "Whack, thwack"} & set(e.audioset[:3]) for e in events)
-    assert all(e.category in {"impact", "door", "household", "tools", "music"} for e in events), events
+    # what is named is named as an impact family (a knock may also stay unnamed, "sound", for review)
+    named = [e for e in events if e.label != "sound"]
+    assert named and all(e.category in {"impact", "door", "household", "tools", "music"} for e in named), events
 
 
 def test_invariants(knocks_wav: Path) -> None:
