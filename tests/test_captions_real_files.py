@@ -181,6 +181,17 @@ def test_merge_keeps_the_good_cues_and_warns_about_each_bad_one(tmp_path: Path,
     ]
 
 
+def test_merge_leaves_out_a_cue_with_no_visible_text(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    dialogue = tmp_path / "tags.srt"
+    dialogue.write_text(srt(("00:00:01,000", "00:00:03,000", "{\\an8}"), ("00:00:04,000", "00:00:06,000", "Hi.")),
+                        encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="captioning"):
+        write_captions(far_sound(), tmp_path / "out", CaptionOptions(dialogue=dialogue), vocabulary=VOCAB)
+    assert [c.text for c in read_captions(tmp_path / "out" / "captions.sdh.vtt")] == ["Hi.", "[dog barking]"]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{dialogue}: cue 1 at 1.000 s: no text; left out of the SDH track"]
+
+
 def test_strict_reading_still_refuses_them_with_the_cue_named() -> None:
     with pytest.raises(CaptionFormatError, match=r"not valid SRT: cue 2 at 5\.000 s: ends at or before"):
         parse_captions(BAD_TIMING)

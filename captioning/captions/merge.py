@@ -154,7 +154,8 @@ def read_dialogue(path: Path | str) -> CaptionFile:
 
     The encoding is logged (as a warning unless the file is UTF-8: a detected code page is a guess); each
     cue block players skip (zero length, ends before it starts, unreadable timing) gets a warning naming
-    its number and time and is left out; so is each note (formatting with no WebVTT equivalent...).
+    its number and time and is left out, as is a cue with no visible text; so does each note (formatting
+    with no WebVTT equivalent...).
 
     Raises:
         CaptionFormatError: the file cannot be read, is not text or is not WebVTT/SRT.
@@ -168,6 +169,14 @@ def read_dialogue(path: Path | str) -> CaptionFile:
         logger.warning("%s: %s; left out of the SDH track", path, skipped)
     for note in doc.notes:
         logger.warning("%s: %s", path, note)
+    kept = []
+    for cue, n in zip(doc.cues, doc.numbers, strict=True):
+        if cue.text.strip():
+            kept.append((cue, n))
+        else:  # e.g. a cue holding only "{\an8}": it would take screen time and show nothing
+            logger.warning("%s: cue %d at %.3f s: no text; left out of the SDH track", path, n, cue.start)
+    if len(kept) < len(doc.cues):
+        doc = dataclasses.replace(doc, cues=tuple(c for c, _ in kept), numbers=tuple(n for _, n in kept))
     if not doc.cues:
         logger.warning("%s: no dialogue cue to merge; the SDH track has the sound cues only", path)
     return doc
