@@ -8,11 +8,10 @@ Shift_JIS, GB18030... In order:
 2. text that is valid UTF-8 is UTF-8;
 3. a file mostly in UTF-8 with some lines in a legacy code page (text pasted in from another file) is read
    line by line;
-4. anything else is detected by charset-normalizer, restricted to the encodings caption files use. Short
-   dialogue often decodes without fault in several code pages that differ in a few letters (French in
-   Windows-1252 and Windows-1250 differ in "è", not in structure): among the candidates it scores equally,
-   the most used for subtitles (:data:`PREFERRED` order) wins. A detected encoding is a guess, so callers
-   report it.
+4. anything else is detected by charset-normalizer, restricted to the encodings caption files use (see
+   :func:`_detect` for how its candidates are ranked: a few lines of dialogue decode without fault in
+   several code pages). A detected encoding is a guess, so callers report it; short Turkish or Baltic text
+   cannot be told from Windows-1252 this way (``check-captions --encoding`` names it).
 """
 
 from __future__ import annotations
@@ -154,13 +153,12 @@ def decode_caption_bytes(data: bytes, name: str = "captions", encoding: str | No
             raise CaptionFormatError(f"{name}: not {encoding_label(codec)} text ({e.reason} at byte {e.start})") from e
     for bom, codec in _BOMS:
         if data.startswith(bom):
-            label = f"{encoding_label(codec)} with BOM"
+            label = encoding_label(codec)
             try:
-                return data[len(bom):].decode(codec), label
+                return data[len(bom):].decode(codec), f"{label} with BOM"
             except UnicodeDecodeError as e:
-                raise CaptionFormatError(
-                    f"{name}: starts with a {label.removesuffix(' with BOM')} byte-order mark but is not "
-                    f"{label.removesuffix(' with BOM')} text ({e.reason} at byte {e.start})") from e
+                raise CaptionFormatError(f"{name}: starts with a {label} byte-order mark but is not {label} text "
+                                         f"({e.reason} at byte {e.start})") from e
     try:
         return data.decode("utf-8"), "UTF-8"
     except UnicodeDecodeError as e:

@@ -1,7 +1,7 @@
 """Merge sound cues into an existing dialogue track: one SDH track where no sound cue overlaps dialogue.
 
-Dialogue cues keep their text and (unless a sound interrupts them) their timing. Each sound cue is placed,
-in order of preference:
+Dialogue cues keep their text and their timing, unless a sound interrupts them or chaining (below) keeps
+them up a little longer. Each sound cue is placed, in order of preference:
 
 1. where it is, if it touches no dialogue cue (keeping the style's minimum gap);
 2. in the first free time after its sound, no later than the style's ``max_delay_s``, shortened to what
@@ -15,7 +15,7 @@ Then the whole track is chained as the style asks (:func:`_chain`): a gap of ``c
 any cue, dialogue or sound, is closed to the minimum gap by keeping the earlier cue up longer (or widened
 past ``chain_gap_s`` where that would pass ``max_duration_s``). Dialogue keeps its text, its start and its
 WebVTT identifier (made unique if an interrupted cue is split), so the combined track passes the style's
-checker wherever the dialogue file itself does.
+checker wherever the dialogue file itself does (its own short gaps get chained too).
 
 :func:`read_dialogue` reads the dialogue file as players do: cue blocks they skip (a zero-length cue, say)
 are left out with a warning naming each, and the encoding is logged.
