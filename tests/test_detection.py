@@ -1,4 +1,7 @@
-"""Detection on signals with known answers, and the invariants every event list must keep."""
+"""Detection with the real models on signals with known answers, and the invariants every event list keeps.
+
+Rule-by-rule tests on hand-built inputs (no model) are in test_detection_rules.py.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +16,8 @@ from media_factory import SR, knock, noise_floor, place, write_audio
 
 from captioning.errors import InvalidOptionsError
 from captioning.pipeline import AnalysisOptions, analyze
+
+pytestmark = pytest.mark.slow  # the real models: assertions hold for any correct tagger
 
 
 def test_knock_onsets_land_within_one_hop(knocks_wav: Path) -> None:
