@@ -18,7 +18,7 @@ import av
 import numpy as np
 import pytest
 import webvtt
-from media_factory import Track, knock, noise_floor, place, write_audio, write_media, write_multichannel_wav
+from media_factory import SR, Track, knock, noise_floor, place, write_audio, write_media, write_multichannel_wav
 
 from captioning.errors import InvalidOptionsError, MediaDecodeError
 from captioning.events import Analysis, MediaInfo
@@ -69,6 +69,16 @@ def test_timestamp_holes_become_silence(tmp_path: Path, suffix: str, hole_s: flo
     path = write_media(tmp_path / f"hole{suffix}", [track], video_s=12.0 + hole_s if suffix != ".mka" else None)
     _, found = onsets(path)  # a 3 s hole is not "truncated"
     assert_at(found, (3.0, 8.0 + hole_s))
+
+
+def test_timestamps_that_restart_continue_the_audio(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Two MPEG-TS recordings joined byte for byte: the second restarts its clock; it is played after the first."""
+    one = write_media(tmp_path / "one.ts", [Track(reference())], video_s=12.0)
+    joined = tmp_path / "joined.ts"
+    joined.write_bytes(one.read_bytes() * 2)
+    _, found = onsets(joined)
+    assert_at(found, (*KNOCKS_S, *(t + 12.03 for t in KNOCKS_S)))  # right after the first (12.03 s of AAC)
+    assert "timestamps jump" in caplog.text
 
 
 @pytest.mark.parametrize("suffix", [".mkv", ".mp4", ".ts"])
@@ -172,6 +182,15 @@ def test_phase_inverted_stereo_is_not_silence(tmp_path: Path, suffix: str) -> No
     assert all(c.stereo is not None for c in chunks)  # pan still sees both channels
 
 
+def test_polarity_that_flips_midway_is_followed(tmp_path: Path) -> None:
+    """Right in phase for 5.5 s, then inverted (an edit between two recordings): both knocks are kept."""
+    ref = reference()
+    right = ref.copy()
+    right[int(5.5 * SR):] *= -1
+    _, found = onsets(write_audio(tmp_path / "flip.wav", np.stack([ref, right])))
+    assert_at(found, KNOCKS_S)
+
+
 def test_stereo_mix_is_still_the_mean_of_the_channels(tmp_path: Path) -> None:
     left, right = reference(), place(noise_floor(12.0, seed=7), knock(seed=2), (5.0,), gain=0.4)
     path = write_audio(tmp_path / "stereo.wav", np.stack([left, right]))
@@ -255,10 +274,17 @@ def caption_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         write_multichannel_wav(d / "channels32.wav", planes),
     ]
     out = d / "out"
-    r = subprocess.run([sys.executable, "-m", "captioning", "caption", *map(str, inputs), "-o", str(out), "--quiet"],
-                       capture_output=True, text=True, timeout=600)
+    cmd = [sys.executable, "-m", "captioning", "caption", *map(str, inputs), "-o", str(out), "--quiet", "--haptics",
+           "--hls", "--hls-segment", "4"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     return {p.stem: out / p.stem for p in inputs}
+
+
+def seconds(timestamp: str) -> float:
+    """``HH:MM:SS.mmm`` -> seconds."""
+    h, m, sec = timestamp.split(":")
+    return int(h) * 3600 + int(m) * 60 + float(sec)
 
 
 def foreground_starts(out: Path) -> list[float]:
@@ -282,6 +308,18 @@ def test_events_are_on_the_media_timeline(caption_run: dict[str, Path], stem: st
 def test_cover_art_cues_are_on_the_25_fps_grid(caption_run: dict[str, Path], stem: str) -> None:
     cues = webvtt.read(str(caption_run[stem] / "captions.vtt"))
     assert [c.start for c in cues] == ["00:00:02.960", "00:00:07.960"]
+
+
+@pytest.mark.slow
+def test_every_output_a_player_reads_is_on_the_media_timeline(caption_run: dict[str, Path]) -> None:
+    """Captions, metadata track, HLS segments and haptics of audio muxed 2 s after the video."""
+    out = caption_run["offset_mkv"]
+    starts = [seconds(webvtt.read(str(out / name)).captions[0].start) for name in
+              ("captions.vtt", "captions.metadata.vtt", "hls/segment1.webvtt")]
+    assert all(abs(t - 5.0) <= TOL_S for t in starts), starts
+    assert not webvtt.read(str(out / "hls/segment0.webvtt")).captions
+    cues = json.loads((out / "haptics.json").read_text())["cues"]
+    assert_at(sorted({round(c["time"]) for c in cues if c["time"] < 11}), (5.0, 10.0))
 
 
 @pytest.mark.slow
