@@ -48,6 +48,8 @@ ANTIPHASE_CORRELATION = 0.5
 UNUSED_CHANNEL_POWER = 1e-4
 #: Packets read at most to find the analysed audio stream's first timestamp.
 FIRST_PACKET_SCAN = 20000
+#: A stream start this far (s) from its first packet's timestamp was filled in by FFmpeg, not read.
+FILLED_IN_S = 0.1
 #: Dispositions of audio tracks that are not the programme sound (picked only when asked for).
 SECONDARY_AUDIO = frozenset({"comment", "visual_impaired", "hearing_impaired", "descriptions", "karaoke",
                              "lyrics"})
@@ -143,9 +145,10 @@ def _with_first_timestamp(container: av.container.InputContainer, streams: tuple
                           origin: float) -> tuple[StreamInfo, ...]:
     """``streams`` with the start of stream ``index`` read from its first packet.
 
-    FFmpeg gives a stream whose first packet lies past its probing window the container's start time
-    (audio muxed 5 s after the video in Matroska reads as starting at 0), so the analysed stream's start is
-    taken from its first packet, read within the first FIRST_PACKET_SCAN packets of the file.
+    FFmpeg gives a stream whose first packet lies past its probing window the container's start time and
+    duration (audio muxed 5 s after the video in Matroska reads as 0 s to the end of the file), so the
+    analysed stream's start is taken from its first packet, read within the first FIRST_PACKET_SCAN packets
+    of the file; when that differs, FFmpeg's duration for the stream was a fill-in too and is dropped.
     """
     for k, packet in enumerate(container.demux()):
         if k >= FIRST_PACKET_SCAN:
@@ -153,8 +156,14 @@ def _with_first_timestamp(container: av.container.InputContainer, streams: tuple
         ts = packet.pts if packet.pts is not None else packet.dts
         if packet.stream.index == index and ts is not None:
             start = round(float(ts * packet.time_base) - origin, 6)
-            return tuple(dataclasses.replace(s, start=start) if s.index == index else s for s in streams)
+            return tuple(_started_at(s, start) if s.index == index else s for s in streams)
     return streams
+
+
+def _started_at(stream: StreamInfo, start: float) -> StreamInfo:
+    if stream.start is not None and abs(stream.start - start) > FILLED_IN_S:
+        return dataclasses.replace(stream, start=start, duration=None)
+    return dataclasses.replace(stream, start=start)
 
 
 def _pick_audio(path: Path, streams: Sequence[StreamInfo], requested: int | None) -> int | None:

@@ -60,6 +60,8 @@ def test_audio_muxed_after_the_video_keeps_its_offset(tmp_path: Path, suffix: st
     assert_at(found, tuple(t + offset_s for t in KNOCKS_S))
     assert info.audio is not None and info.audio.start is not None and abs(info.audio.start - offset_s) < 0.03
     assert info.video is not None and info.video.start is not None and abs(info.video.start) < 0.1
+    if info.audio.duration is not None:
+        assert abs(info.audio.start + info.audio.duration - (offset_s + 12.0)) < 0.05
 
 
 @pytest.mark.parametrize("suffix", [".mka", ".mkv", ".mp4"])
