@@ -28,6 +28,10 @@ from captioning.vocabulary import Vocabulary, load_vocabulary
 
 logger = logging.getLogger("captioning")
 
+#: onnxruntime intra-op threads for YAMNet: pinned, not taken from the machine (scores do not depend on it,
+#: tests/test_yamnet_golden.py checks); 2 halves the tagger's time on a 2-core machine.
+TAGGER_THREADS = 2
+
 
 @dataclass(frozen=True)
 class AnalysisOptions:
@@ -86,7 +90,8 @@ def load_analyzers() -> Analyzers:
     from models.yamnet import load_yamnet
 
     try:
-        return Analyzers(tagger=load_yamnet(), vad=load_vad(), vocabulary=load_vocabulary())
+        tagger = load_yamnet(num_threads=TAGGER_THREADS)
+        return Analyzers(tagger=tagger, vad=load_vad(), vocabulary=load_vocabulary())
     except ModelUnavailableError as e:
         raise ModelLoadError(str(e)) from e
 
