@@ -112,6 +112,14 @@ DialogueOpt = Annotated[Path | None, typer.Option(
     help="Merge with this dialogue VTT/SRT: writes captions.sdh.vtt/.srt and captions.sounds.vtt.")]
 HlsOpt = Annotated[bool, typer.Option("--hls", help="Also write segmented WebVTT and a playlist under hls/.")]
 HlsSegmentOpt = Annotated[float, typer.Option(help="HLS segment length in seconds.")]
+HlsVideoPlaylistOpt = Annotated[Path | None, typer.Option(
+    "--hls-video-playlist", metavar="PATH", show_default=False,
+    help="The video rendition's media playlist (.m3u8): the HLS subtitles are timed to its first frame (its "
+         "X-TIMESTAMP-MAP), cut at its end, and hls/master.m3u8 adds them to it. Needs --hls.")]
+HlsMpegtsOpt = Annotated[int | None, typer.Option(
+    "--hls-mpegts", metavar="TICKS", show_default=False,
+    help="MPEG-TS time (90 kHz ticks) of media time 0 in the HLS X-TIMESTAMP-MAP, for a video rendition not at "
+         "hand (see README); default: from --hls-video-playlist, an MPEG-TS input's own clock, else 0.")]
 NoMetadataOpt = Annotated[bool, typer.Option("--no-metadata", help="Do not write captions.metadata.vtt.")]
 OnomatopoeiaOpt = Annotated[bool, typer.Option(
     "--onomatopoeia", help="Add onomatopoeia (\"woof woof\") on its own line where the style allows it (dcmp).")]
@@ -141,12 +149,15 @@ def caption(
     dialogue: DialogueOpt = None,
     hls: HlsOpt = False,
     hls_segment: HlsSegmentOpt = 10.0,
+    hls_video_playlist: HlsVideoPlaylistOpt = None,
+    hls_mpegts: HlsMpegtsOpt = None,
     no_metadata: NoMetadataOpt = False,
     onomatopoeia: OnomatopoeiaOpt = False,
     frame_rate: FrameRateOpt = None,
     audio_stream: AudioStreamOpt = None,
 ) -> None:
     """Detect the sound events of each input and write events.json, captions.vtt and captions.srt."""
+    from captioning.captions.hls import media_line
     from captioning.pipeline import AnalysisOptions, analyze, load_analyzers
 
     if quiet or as_json:
@@ -160,7 +171,7 @@ def caption(
         caption_kw: dict[str, Any] = {
             "style": style, "min_confidence": min_confidence, "include_low_confidence": include_low_confidence,
             "line": line, "dialogue": dialogue, "hls": hls, "hls_segment_s": hls_segment, "metadata": not no_metadata,
-            "onomatopoeia": onomatopoeia,
+            "onomatopoeia": onomatopoeia, "hls_video_playlist": hls_video_playlist, "hls_mpegts": hls_mpegts,
         }
         out_opts = _output_options(caption_kw, haptics=haptics, timeline=timeline)
         analysis_opts = AnalysisOptions(ambience=not no_ambience, audio_stream=audio_stream)
@@ -209,6 +220,9 @@ def caption(
             })
             if not quiet and not as_json:
                 typer.echo(f"{path}: {len(analysis.events)} events -> {final}/ ({', '.join(sorted(files))})")
+                if hls:
+                    typer.echo(f"{path}: HLS subtitles, for a master playlist in {final}/: "
+                               f"{media_line('hls/captions.m3u8')}")
     if as_json:
         typer.echo(json.dumps({"model_load_s": round(load_s, 3), "results": summary}, indent=1))
     if failed:

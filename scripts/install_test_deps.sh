@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Install what the test suite needs beyond the Python environment: headless Chromium (Debian) for the
-# real-browser caption tests, Node packages (W3C webvtt-parser) for caption validation.
+# real-browser caption tests, Node packages (W3C webvtt-parser for caption validation, hls.js for the HLS
+# player test) and ffmpeg.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null; then SUDO=sudo; fi
-# chromium: real-browser caption tests; espeak-ng: real synthetic speech for the dialogue tests.
+# chromium: real-browser caption tests; espeak-ng: real synthetic speech for the dialogue tests;
+# ffmpeg: HLS video renditions packaged as video platforms do (ffmpeg -f hls) for the HLS subtitle tests.
 missing=""
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+command -v ffmpeg >/dev/null 2>&1 || missing="$missing ffmpeg"
 command -v espeak-ng >/dev/null 2>&1 || missing="$missing espeak-ng"
 if [ -n "$missing" ]; then
   $SUDO apt-get update -q

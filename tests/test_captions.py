@@ -283,7 +283,8 @@ def test_hls_segments_carry_timestamp_map_and_playlist_covers_media(tmp_path: Pa
     assert sum(float(d) for d in re.findall(r"#EXTINF:([\d.]+),", playlist)) == pytest.approx(60.0)
     assert "#EXT-X-TARGETDURATION:10" in playlist and playlist.rstrip().endswith("#EXT-X-ENDLIST")
     seg0 = (out / "hls" / "segment0.webvtt").read_text()
-    assert seg0.startswith("WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:900000,LOCAL:00:00:00.000\n")
+    # no video rendition given: media time 0 maps to MPEG-TS time 0 (the rule: tests/test_captions_hls.py)
+    assert seg0.startswith("WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:0,LOCAL:00:00:00.000\n")
     # the thunder/rain cue (3 s .. 10 s) lies in segment 0; the 22 s music cue in segments 2
     assert "[thunder rumbling, rain pouring]" in seg0
     assert "[music playing]" in (out / "hls" / "segment2.webvtt").read_text()

@@ -228,5 +228,6 @@ def test_public_names_are_exported() -> None:
     import captioning.captions as pkg
 
     public = {n for n in dir(pkg) if not n.startswith("_")} - {
-        "checker", "cli", "cues", "cuetext", "decoding", "merge", "model", "options", "reader", "styles", "writers"}
+        "checker", "cli", "cues", "cuetext", "decoding", "hls", "merge", "model", "options", "reader", "styles",
+        "writers"}
     assert set(pkg.__all__) == public

@@ -13,6 +13,7 @@ encodings, SSA override tags, cue blocks players skip).
 
 from captioning.captions.checker import CheckReport, Violation, check_captions, check_cues, check_file
 from captioning.captions.cues import build_cues
+from captioning.captions.hls import VideoRendition, read_video_rendition, render_hls, timestamp_map_ticks
 from captioning.captions.merge import merge_dialogue
 from captioning.captions.model import Cue, CueLine, CueTrack, ReviewItem
 from captioning.captions.options import CaptionOptions
@@ -21,7 +22,6 @@ from captioning.captions.styles import STYLES, StyleProfile, get_style
 from captioning.captions.writers import (
     cues_to_srt,
     cues_to_vtt,
-    render_hls,
     render_metadata_vtt,
     render_srt,
     render_vtt,
@@ -38,6 +38,7 @@ __all__ = [
     "CueTrack",
     "ReviewItem",
     "StyleProfile",
+    "VideoRendition",
     "Violation",
     "build_cues",
     "check_captions",
@@ -50,9 +51,11 @@ __all__ = [
     "parse_captions",
     "read_caption_file",
     "read_captions",
+    "read_video_rendition",
     "render_hls",
     "render_metadata_vtt",
     "render_srt",
     "render_vtt",
+    "timestamp_map_ticks",
     "write_captions",
 ]

@@ -28,8 +28,16 @@ class CaptionOptions:
             ``captions.sdh.vtt``/``.srt`` (combined) and ``captions.sounds.vtt`` (sounds only).
         hls: also write segmented WebVTT and a subtitle playlist under ``hls/``.
         hls_segment_s: length of one HLS segment, seconds.
-        hls_mpegts: the MPEG-TS time (90 kHz ticks) that WebVTT time 0 maps to in each segment's
-            ``X-TIMESTAMP-MAP``; 900000 (10 s) matches segmenters' usual default.
+        hls_mpegts: the MPEG-TS time, in 90 kHz ticks, that media time 0 maps to in each segment's
+            ``X-TIMESTAMP-MAP`` (RFC 8216 section 3.5): the video rendition's presentation timestamp of media
+            time 0. It depends on the packager and the encoder (ffmpeg's MPEG-TS starts at 126000 plus the
+            B-frame delay, its fMP4 at 0 plus that delay; see README "HLS"). None: read from
+            ``hls_video_playlist`` when given, else from the input's own clock when the input is MPEG-TS, else
+            0, the RFC's rule for a segment without the header.
+        hls_video_playlist: the video rendition's media playlist (``.m3u8``) the subtitles go with. The
+            presentation timestamp of the first frame of its first media segment (MPEG-TS, or fMP4 init +
+            segment) gives ``hls_mpegts``; cues are cut at its end; and ``hls/master.m3u8`` is written, a
+            master playlist with the subtitle group added to that rendition. Exclusive with ``hls_mpegts``.
         metadata: also write ``captions.metadata.vtt``, a ``kind="metadata"`` track with one JSON cue per
             event.
         frame_rate: video frame rate in frames per second, for onsets on a frame and the 2-frame gap rule.
@@ -47,7 +55,8 @@ class CaptionOptions:
     dialogue: Path | None = None
     hls: bool = False
     hls_segment_s: float = 10.0
-    hls_mpegts: int = 900_000
+    hls_mpegts: int | None = None
+    hls_video_playlist: Path | None = None
     metadata: bool = True
     frame_rate: float = 25.0
     pan_threshold: float = 0.5
@@ -61,8 +70,12 @@ class CaptionOptions:
             raise InvalidOptionsError(f"frame_rate must be 1..240 frames per second, got {self.frame_rate}")
         if not (math.isfinite(self.hls_segment_s) and 1.0 <= self.hls_segment_s <= 600.0):
             raise InvalidOptionsError(f"hls_segment_s must be 1..600 seconds, got {self.hls_segment_s}")
-        if not 0 <= self.hls_mpegts < 2**33:
-            raise InvalidOptionsError(f"hls_mpegts must be 0..2**33-1, got {self.hls_mpegts}")
+        if self.hls_mpegts is not None and not 0 <= self.hls_mpegts < 2**33:
+            raise InvalidOptionsError(f"hls_mpegts must be 0..2**33-1 (90 kHz ticks), got {self.hls_mpegts}")
+        if self.hls_mpegts is not None and self.hls_video_playlist is not None:
+            raise InvalidOptionsError("give hls_mpegts or hls_video_playlist, not both: the playlist sets the value")
+        if not self.hls and (self.hls_mpegts is not None or self.hls_video_playlist is not None):
+            raise InvalidOptionsError("hls_mpegts and hls_video_playlist apply to HLS output: set hls as well")
         if not 0.0 < self.pan_threshold <= 1.0:
             raise InvalidOptionsError(f"pan_threshold must be in (0, 1], got {self.pan_threshold}")
         if self.line is not None:

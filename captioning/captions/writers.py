@@ -1,4 +1,4 @@
-"""Cues -> WebVTT (webvtt-py), SRT (pysrt), a WebVTT metadata track and segmented WebVTT for HLS.
+"""Cues -> WebVTT (webvtt-py), SRT (pysrt), a WebVTT metadata track; segmented WebVTT for HLS in ``hls.py``.
 
 Every ``render_*``/``*_to_*`` function is pure and returns text; :func:`write_captions` writes the files
 atomically (temp file in the output directory, then ``os.replace``). Text is UTF-8 without BOM with ``\\n``
@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 import io
 import json
-import math
 import os
 import re
 import shutil
@@ -23,6 +22,7 @@ from webvtt.models import Region, Style, Timestamp
 
 from captioning.captions.cues import build_cues
 from captioning.captions.cuetext import numpad_alignment
+from captioning.captions.hls import read_video_rendition, render_hls, timestamp_map_ticks
 from captioning.captions.merge import merge_dialogue, read_dialogue
 from captioning.captions.model import Cue, CueLine, CueTrack
 from captioning.captions.options import CaptionOptions
@@ -163,43 +163,6 @@ def render_metadata_vtt(analysis: Analysis) -> str:
     return cues_to_vtt(cues)
 
 
-def render_hls(
-    cues: Sequence[Cue], duration_s: float, options: CaptionOptions | None = None
-) -> dict[str, str]:
-    """Segmented WebVTT for HLS: file name -> text, ``captions.m3u8`` plus ``segment<n>.webvtt``.
-
-    Each segment holds the cues shown during it (a cue crossing a boundary is repeated, as HLS allows) and
-    an ``X-TIMESTAMP-MAP`` header mapping WebVTT time 0 to ``options.hls_mpegts``.
-
-    Parameters
-    ----------
-    cues : the track.
-    duration_s : media duration in seconds (the playlist covers it and every cue).
-    options : ``hls_segment_s`` (segment length, seconds) and ``hls_mpegts`` are read.
-    """
-    options = options or CaptionOptions()
-    seg_ms = round(options.hls_segment_s * 1000)
-    total_ms = max([round(duration_s * 1000), *(c.end_ms for c in cues), 1])
-    n = math.ceil(total_ms / seg_ms)
-    header = [f"X-TIMESTAMP-MAP=MPEGTS:{options.hls_mpegts},LOCAL:00:00:00.000"]
-    files: dict[str, str] = {}
-    playlist = [
-        "#EXTM3U",
-        "#EXT-X-VERSION:3",
-        f"#EXT-X-TARGETDURATION:{math.ceil(options.hls_segment_s)}",
-        "#EXT-X-MEDIA-SEQUENCE:0",
-        "#EXT-X-PLAYLIST-TYPE:VOD",
-    ]
-    for k in range(n):
-        lo, hi = k * seg_ms, min((k + 1) * seg_ms, total_ms)
-        name = f"segment{k}.webvtt"
-        files[name] = cues_to_vtt([c for c in cues if c.start_ms < hi and c.end_ms > lo], metadata=header)
-        playlist += [f"#EXTINF:{(hi - lo) / 1000:.3f},", name]
-    playlist.append("#EXT-X-ENDLIST")
-    files["captions.m3u8"] = "\n".join(playlist) + "\n"
-    return files
-
-
 def review_json(track: CueTrack) -> str:
     """The review list as JSON text: ``{"style": ..., "events": [{"reason", "included", "event"}...]}``."""
     body = {"style": track.style, "events": [r.to_dict() for r in track.review]}
@@ -231,13 +194,15 @@ def write_captions(analysis: Analysis, out_dir: Path, options: CaptionOptions | 
 
     Always ``captions.vtt``, ``captions.srt`` and ``captions.review.json`` (possibly an empty list); also
     ``captions.metadata.vtt`` if ``options.metadata``; ``captions.sdh.vtt``, ``captions.sdh.srt`` and
-    ``captions.sounds.vtt`` if ``options.dialogue``; ``hls/`` (playlist + segments) if ``options.hls``.
-    All texts are rendered before anything is written, and each file is written atomically.
+    ``captions.sounds.vtt`` if ``options.dialogue``; ``hls/`` (playlist + segments, and ``master.m3u8``
+    with ``options.hls_video_playlist``, which refers to that playlist by its path relative to ``hls/``) if
+    ``options.hls`` (see :mod:`captioning.captions.hls`). All texts are rendered before anything is written,
+    and each file is written atomically.
 
     Raises:
         CaptionFormatError: the dialogue file cannot be read (cue blocks players skip are left out, with a
             logged warning naming each).
-        InvalidOptionsError: invalid options.
+        InvalidOptionsError: invalid options, or a video playlist that cannot be read.
     """
     options = options or CaptionOptions()
     dialogue_file = read_dialogue(options.dialogue) if options.dialogue is not None else None
@@ -257,7 +222,14 @@ def write_captions(analysis: Analysis, out_dir: Path, options: CaptionOptions | 
         texts["captions.sdh.vtt"] = cues_to_vtt(sdh, styles=dialogue_file.styles, regions=dialogue_file.regions)
         texts["captions.sdh.srt"] = cues_to_srt(sdh)
         texts["captions.sounds.vtt"] = texts["captions.vtt"]
-    hls = render_hls(track.cues, analysis.media.duration, options) if options.hls else None
+    hls = None
+    if options.hls:
+        playlist = options.hls_video_playlist
+        video = read_video_rendition(playlist) if playlist is not None else None
+        video_uri = Path(os.path.relpath(playlist.absolute(), (out_dir / "hls").absolute())).as_posix() \
+            if playlist is not None else None
+        hls = render_hls(track.cues, analysis.media.duration, options, video=video, video_uri=video_uri,
+                         mpegts=timestamp_map_ticks(options, analysis.media, video))
 
     out_dir.mkdir(parents=True, exist_ok=True)
     written = [write_text_atomic(out_dir / name, text) for name, text in texts.items()]
