@@ -1,6 +1,9 @@
-"""``soundcue serve`` (run the service) and ``soundcue submit`` (send a file or URL to one).
+"""The ``soundcue`` console script: the library's commands plus ``serve`` (run the service) and ``submit``
+(send a file or URL to one).
 
-:func:`register` adds both commands to the main Typer app of ``captioning/cli.py``.
+:func:`main` is the entry point: it takes the library's Typer app (``captioning/cli.py``: ``caption``,
+``check-captions``) and adds this module's commands to it. The dependency points one way: app imports
+captioning, never the reverse.
 """
 
 from __future__ import annotations
@@ -66,7 +69,8 @@ def submit(
     api_key: Annotated[str | None, typer.Option(envvar="SOUNDCUE_API_KEY", help="Bearer API key.")] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Wait for the job, showing its progress.")] = False,
     output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Download the results here (implies --wait).")
+        Path | None,
+        typer.Option("-o", "--output", help="Download the results here (implies --wait).", readable=False),
     ] = None,
     outputs: Annotated[
         str, typer.Option(help="Comma-separated outputs: events,vtt,srt,haptics,timeline.")
@@ -80,7 +84,13 @@ def submit(
 ) -> None:
     """Submit a job to a soundcue server; with --wait or -o, follow it and download the results."""
     from app.client import Client, SoundcueError
+    from captioning.errors import MediaError
+    from captioning.paths import output_dir_problem
 
+    out_problem = output_dir_problem(output) if output is not None else None
+    if out_problem is not None:
+        _err(f"{output}: {out_problem}")
+        raise typer.Exit(EXIT_REFUSED)
     if options_json:
         try:
             options: dict[str, Any] = json.loads(options_json)
@@ -94,7 +104,7 @@ def submit(
     with Client(server, api_key, timeout_s=300) as sc:
         try:
             job = sc.submit(source, options, webhook_url=webhook_url)
-        except FileNotFoundError as e:
+        except MediaError as e:  # not a readable file: missing, a directory, a FIFO, a link loop, permissions
             _err(str(e))
             raise typer.Exit(EXIT_REFUSED) from e
         except SoundcueError as e:
@@ -147,3 +157,13 @@ def register(typer_app: typer.Typer) -> None:
     """Add ``serve`` and ``submit`` to the soundcue command line."""
     typer_app.command("serve")(serve)
     typer_app.command("submit")(submit)
+
+
+def main() -> None:
+    """Run the ``soundcue`` command line: ``caption``, ``check-captions``, ``serve``, ``submit``."""
+    from captioning import cli
+
+    cli.configure_logging()
+    typer_app = cli.register_commands()
+    register(typer_app)
+    typer_app()

@@ -22,6 +22,8 @@ from typing import Any
 import httpx
 
 from app.schemas import FINISHED, JobOptions, JobPublic, JobsPublic
+from captioning.errors import MediaNotFoundError
+from captioning.paths import input_problem
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 
@@ -34,6 +36,13 @@ class SoundcueError(Exception):
         self.problem = dict(problem)
         self.detail = str(problem.get("detail") or problem.get("title") or f"HTTP {status}")
         super().__init__(f"{status} {problem.get('title', '')}: {self.detail}".replace(" : ", ": "))
+
+
+def _check_readable(path: Path) -> None:
+    """Refuse a path that is not a readable file before sending anything (a FIFO would block the upload)."""
+    problem = input_problem(path, "media file")
+    if problem is not None:
+        raise MediaNotFoundError(f"{path}: {problem}")
 
 
 class JobTimeout(TimeoutError):
@@ -95,7 +104,8 @@ class Client:
 
         Raises:
             SoundcueError: the server refused the job (e.g. 413 too large, 422 bad options).
-            FileNotFoundError: ``source`` is neither a URL nor an existing file.
+            MediaNotFoundError: ``source`` is neither a URL nor a readable file (the message says what it is:
+                missing, a directory, a FIFO, a symbolic link loop, permission denied).
         """
         text = str(source)
         if text.startswith(("http://", "https://")):
@@ -104,8 +114,7 @@ class Client:
 
     def submit_file(self, path: Path, options: JobOptions | Mapping[str, Any] | None = None, *,
                     webhook_url: str | None = None, idempotency_key: str | None = None) -> JobPublic:
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: no such file")
+        _check_readable(path)
         data = {"options": json.dumps(_options_json(options))}
         if webhook_url:
             data["webhook_url"] = webhook_url
@@ -189,7 +198,9 @@ class Client:
 
         Raises:
             SoundcueError: refused or failed; a 202 (not done in time) raises with status 202.
+            MediaNotFoundError: ``path`` is not a readable file.
         """
+        _check_readable(path)
         with path.open("rb") as f:
             response = self._http.post("/v1/captions", params={"format": format},
                                        data={"options": json.dumps(_options_json(options))},

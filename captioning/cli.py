@@ -1,4 +1,7 @@
-"""The ``soundcue`` command line: a thin shell over :func:`captioning.analyze` and the writers.
+"""The library's command line (``soundcue caption``): a thin shell over :func:`captioning.analyze` and the writers.
+
+The ``soundcue`` console script is ``app.cli:main``, which adds the service's commands (``serve``,
+``submit``) to these; ``python -m captioning`` runs the library's commands alone.
 
     soundcue caption INPUT [INPUT ...] -o OUTDIR [--quiet] [--json]
 
@@ -25,6 +28,7 @@ import typer
 
 from captioning.errors import CaptioningError
 from captioning.outputs import OutputOptions, make_temp_dir, write_outputs
+from captioning.paths import input_problem, output_dir_problem
 from captioning.progress import ProgressHook
 
 app = typer.Typer(
@@ -91,10 +95,12 @@ def _replace_dir(tmp: Path, final: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+# readable=False: Click's own check would stop the whole batch at one unreadable input; each input is
+# checked (captioning.paths) when its turn comes, and gets its own one-line error.
 InputsArg = Annotated[list[Path], typer.Argument(
-    help="Video or audio files (MP4/MOV/MKV/WebM/AVI, WAV/MP3/FLAC/OGG/M4A).", show_default=False)]
+    help="Video or audio files (MP4/MOV/MKV/WebM/AVI, WAV/MP3/FLAC/OGG/M4A).", show_default=False, readable=False)]
 OutDirOpt = Annotated[Path, typer.Option(
-    "-o", "--output-dir", help="Directory for results; one sub-directory per input.")]
+    "-o", "--output-dir", help="Directory for results; one sub-directory per input.", readable=False)]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON summary on stdout.")]
 StyleOpt = Annotated[str, typer.Option(help="Caption style profile: netflix, dcmp or bbc.")]
@@ -109,7 +115,7 @@ IncludeLowOpt = Annotated[bool, typer.Option(
 LineOpt = Annotated[str | None, typer.Option(
     help="WebVTT line setting for every sound cue (e.g. 0 or 10%) to move captions off burned-in text.")]
 DialogueOpt = Annotated[Path | None, typer.Option(
-    help="Merge with this dialogue VTT/SRT: writes captions.sdh.vtt/.srt and captions.sounds.vtt.")]
+    help="Merge with this dialogue VTT/SRT: writes captions.sdh.vtt/.srt and captions.sounds.vtt.", readable=False)]
 HlsOpt = Annotated[bool, typer.Option("--hls", help="Also write segmented WebVTT and a playlist under hls/.")]
 HlsSegmentOpt = Annotated[float, typer.Option(help="HLS segment length in seconds.")]
 HlsVideoPlaylistOpt = Annotated[Path | None, typer.Option(
@@ -166,8 +172,12 @@ def caption(
         _error(f"--min-confidence must be within 0..1, got {min_confidence}")
         raise typer.Exit(EXIT_BAD_INPUT)
     try:
-        if dialogue is not None and not dialogue.is_file():
-            raise CaptioningError(f"{dialogue}: no such dialogue caption file")
+        out_problem = output_dir_problem(output_dir)
+        if out_problem is not None:
+            raise CaptioningError(f"{output_dir}: {out_problem}")
+        dialogue_problem = input_problem(dialogue, "caption file") if dialogue is not None else None
+        if dialogue_problem is not None:
+            raise CaptioningError(f"--dialogue {dialogue}: {dialogue_problem}")
         caption_kw: dict[str, Any] = {
             "style": style, "min_confidence": min_confidence, "include_low_confidence": include_low_confidence,
             "line": line, "dialogue": dialogue, "hls": hls, "hls_segment_s": hls_segment, "metadata": not no_metadata,
@@ -204,6 +214,11 @@ def caption(
                 failed += 1
                 _error(str(e))
                 summary.append({"input": str(path), "status": "failed", "error": str(e)})
+                continue
+            except OSError as e:  # the results cannot be written (disk full, permissions changed mid-run)
+                failed += 1
+                _error(f"{path}: cannot write the results to {output_dir}: {e.strerror or e}")
+                summary.append({"input": str(path), "status": "failed", "error": f"{e.strerror or e}"})
                 continue
             except Exception as e:  # the one broad catch: a bug on one input must not stop the others
                 failed += 1
@@ -248,20 +263,26 @@ def _with_frame_rate(opts: OutputOptions, frame_rate: float | None, analysis: An
     return dataclasses.replace(opts, captions=dataclasses.replace(opts.captions, frame_rate=float(rate)))
 
 
-def _register_plugins() -> None:
-    """Commands that live with their feature: check-captions (captions), serve/submit (service)."""
-    for module in ("captioning.captions.cli", "app.cli"):
-        try:
-            mod = __import__(module, fromlist=["register"])
-        except ImportError:
-            continue
-        mod.register(app)
+def register_commands(typer_app: typer.Typer = app) -> typer.Typer:
+    """Add the commands that live with their feature (``check-captions``) to ``typer_app``; returns it.
+
+    The service's commands (``serve``, ``submit``) are added by the shell that spans library and service,
+    ``app.cli.main`` (the ``soundcue`` console script): the core never imports ``app``.
+    """
+    from captioning.captions.cli import register
+
+    register(typer_app)
+    return typer_app
+
+
+def configure_logging() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    _register_plugins()
-    app()
+    """``python -m captioning``: the library's commands alone (``caption``, ``check-captions``)."""
+    configure_logging()
+    register_commands()()
 
 
 if __name__ == "__main__":

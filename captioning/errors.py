@@ -5,7 +5,7 @@ can map them in one place::
 
     CaptioningError
     ├── MediaError                 the input media cannot be used (message names the file)
-    │   ├── MediaNotFoundError     no such file
+    │   ├── MediaNotFoundError     no such file, or not a readable file (directory, FIFO, link loop, permission)
     │   ├── MediaDecodeError       not a media file, truncated, corrupt
     │   └── NoAudioStreamError     the file has no audio stream (and visual analysis is off)
     ├── InvalidOptionsError        an option is out of range or not implemented
@@ -25,7 +25,8 @@ class MediaError(CaptioningError):
 
 
 class MediaNotFoundError(MediaError):
-    """The input path does not exist or is not a file."""
+    """The input path cannot be read as a file: missing, a directory, a FIFO or device, a symbolic link loop,
+    or permission denied (the message says which)."""
 
 
 class MediaDecodeError(MediaError):

@@ -26,6 +26,7 @@ import numpy as np
 
 from captioning.errors import InvalidOptionsError, MediaDecodeError, MediaNotFoundError, NoAudioStreamError
 from captioning.events import MediaInfo, StreamInfo
+from captioning.paths import input_problem
 
 logger = logging.getLogger("captioning")
 
@@ -74,15 +75,15 @@ def probe(path: str | Path, *, audio_stream: int | None = None) -> MediaInfo:
         chosen in ``audio_stream``.
 
     Raises:
-        MediaNotFoundError: no such file.
+        MediaNotFoundError: the path cannot be read as a file: missing, a directory, a FIFO or device, a
+            symbolic link loop, or permission denied (see :func:`captioning.paths.input_problem`).
         MediaDecodeError: the file is not a media file PyAV can open, or is a truncated WAV.
         InvalidOptionsError: ``audio_stream`` is not the index of an audio stream of this file.
     """
     p = Path(path)
-    if p.is_dir():
-        raise MediaNotFoundError(f"{p}: is a directory, not a media file")
-    if not p.is_file():
-        raise MediaNotFoundError(f"{p}: no such file")
+    problem = input_problem(p, "media file")
+    if problem is not None:
+        raise MediaNotFoundError(f"{p}: {problem}")
     try:
         with av.open(str(p)) as container:
             origin = _timeline_origin(container)

@@ -14,6 +14,7 @@ from api_server import KEY_A, ROOT, TESTS, Server, free_port
 
 from app.client import Client, SoundcueError
 from app.schemas import JobOptions, JobPublic
+from captioning.errors import MediaNotFoundError
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +31,8 @@ def sc(server: Server) -> Iterator[Client]:
 
 
 def soundcue(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run the real command line (`python -m captioning` is the `soundcue` console script)."""
-    return subprocess.run([sys.executable, "-m", "captioning", *args], capture_output=True, text=True,
+    """Run the real command line (`python -m app` is the `soundcue` console script)."""
+    return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True,
                           timeout=timeout, cwd=ROOT, env={"PATH": "/usr/bin:/bin", **(env or {}),
                                                           "PYTHONPATH": f"{ROOT}:{TESTS}"})
 
@@ -59,7 +60,7 @@ def test_client_raises_problem_details(sc: Client, server: Server, knocks_wav: P
     with pytest.raises(SoundcueError) as err, Client(server.url, "wrong-key-0123456789abc") as bad:
         bad.list_jobs()
     assert err.value.status == 401
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(MediaNotFoundError, match="no such file"):
         sc.submit(Path("/nonexistent/clip.mp4"))
 
 
@@ -97,7 +98,7 @@ def test_cli_serve_refuses_without_keys_and_runs_with_no_auth(tmp_path: Path) ->
     assert r.returncode == 2 and "SOUNDCUE_API_KEYS" in r.stderr and "Traceback" not in r.stderr
 
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "captioning", "serve", "--port", str(port), "--no-auth",
+    proc = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port), "--no-auth",
                              "--workers", "1", "--data-dir", str(tmp_path / "d1")], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

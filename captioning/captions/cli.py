@@ -23,7 +23,7 @@ EXIT_BAD_INPUT = 2
 
 
 def check_captions_command(
-    file: Annotated[Path, typer.Argument(help="WebVTT (.vtt) or SRT (.srt) caption file to check.")],
+    file: Annotated[Path, typer.Argument(help="WebVTT (.vtt) or SRT (.srt) caption file to check.", readable=False)],
     style: Annotated[str, typer.Option(help=f"Style profile: {', '.join(sorted(STYLES))}.")] = "netflix",
     frame_rate: Annotated[
         float, typer.Option("--frame-rate", help="Video frame rate (frames/s) for the 2-frame gap rule.")

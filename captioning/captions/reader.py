@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import re
-import stat
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +33,7 @@ from captioning.captions.cuetext import parse_cue_text
 from captioning.captions.decoding import MAX_CAPTION_BYTES, decode_caption_bytes
 from captioning.captions.model import Cue, CueKind
 from captioning.errors import CaptionFormatError
+from captioning.paths import input_problem
 
 CaptionFormat = Literal["vtt", "srt"]
 
@@ -329,33 +329,22 @@ def _checked(doc: CaptionFile, where: str, strict: bool) -> list[Cue]:
 
 
 # --------------------------------------------------------------------------------------------------- files
-_FILE_KINDS = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
-               (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
-
-
 def read_caption_bytes(path: Path) -> bytes:
     """The bytes of a caption file; CaptionFormatError naming the problem if it is not a readable file.
 
-    A FIFO or device is refused without opening it (reading one could wait forever).
+    A FIFO or device is refused without opening it (reading one could wait forever), see
+    :func:`captioning.paths.input_problem`.
     """
+    problem = input_problem(path, "caption file")
+    if problem is not None:
+        raise CaptionFormatError(f"cannot read {path}: {problem}")
     try:
-        st = path.stat()
-    except FileNotFoundError:
-        raise CaptionFormatError(f"cannot read {path}: no such file") from None
-    except OSError as e:
-        why = "symbolic link loop" if e.errno == 40 else (e.strerror or str(e))  # ELOOP
-        raise CaptionFormatError(f"cannot read {path}: {why}") from e
-    if stat.S_ISDIR(st.st_mode):
-        raise CaptionFormatError(f"cannot read {path}: it is a directory, not a caption file")
-    for test, what in _FILE_KINDS:
-        if test(st.st_mode):
-            raise CaptionFormatError(f"cannot read {path}: it is {what}, not a regular file")
-    if st.st_size > MAX_CAPTION_BYTES:
-        raise CaptionFormatError(f"cannot read {path}: {st.st_size / 2**20:.0f} MB is too large for a caption file "
-                                 f"(at most {MAX_CAPTION_BYTES // 2**20} MB)")
-    try:
+        size = path.stat().st_size
+        if size > MAX_CAPTION_BYTES:
+            raise CaptionFormatError(f"cannot read {path}: {size / 2**20:.0f} MB is too large for a caption file "
+                                     f"(at most {MAX_CAPTION_BYTES // 2**20} MB)")
         return path.read_bytes()
-    except OSError as e:
+    except OSError as e:  # it changed since it was checked
         raise CaptionFormatError(f"cannot read {path}: {e.strerror or e}") from e
 
 
