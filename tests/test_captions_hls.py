@@ -8,6 +8,8 @@ rule. The real-player proof is tests/test_captions_hls_browser.py.
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -147,3 +149,31 @@ def test_unreadable_video_playlists_are_refused_with_the_reason(tmp_path: Path, 
     playlist.write_text(text)
     with pytest.raises(InvalidOptionsError, match=message):
         read_video_rendition(playlist)
+
+
+# ------------------------------------------------------------------------------- the command line
+@needs_ffmpeg
+def test_cli_hls_video_playlist(renditions: dict[str, Path], tmp_path: Path) -> None:
+    """``--hls-video-playlist`` times the rendition to the video and prints the EXT-X-MEDIA line to add."""
+    clip = renditions["ts"].parent.parent / "clip.mp4"
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, "-m", "captioning", "caption", str(clip), "-o", str(out), "--hls",
+                        "--hls-segment", "6", "--hls-video-playlist", str(renditions["ts"])],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert header_ticks((out / "clip" / "hls" / "segment0.webvtt").read_text()) == 133_200
+    master = (out / "clip" / "hls" / "master.m3u8").read_text()
+    assert (out / "clip" / "hls" / master.splitlines()[-1]).resolve() == renditions["ts"].resolve()
+    media = next(line for line in master.splitlines() if line.startswith("#EXT-X-MEDIA:"))
+    assert media.replace('URI="captions.m3u8"', 'URI="hls/captions.m3u8"') in r.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--hls-mpegts", "126000"], "set hls as well"),
+    (["--hls", "--hls-mpegts", "8589934592"], "0..2**33-1"),
+])
+def test_cli_refuses_bad_hls_flags_in_one_line(knocks_wav: Path, tmp_path: Path, args: list[str],
+                                               message: str) -> None:
+    r = subprocess.run([sys.executable, "-m", "captioning", "caption", str(knocks_wav), "-o", str(tmp_path), *args],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
