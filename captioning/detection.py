@@ -21,7 +21,7 @@ import numpy as np
 from scipy import ndimage
 
 from captioning.events import ENVELOPE_RATE_HZ, SoundEvent, sort_events
-from captioning.features import Features
+from captioning.features import Features, FrameStore
 from captioning.segments import (
     Background,
     DetectionOptions,
@@ -38,6 +38,10 @@ __all__ = ["DetectionOptions", "Labeller", "detect_events"]
 
 _SPECIFICITY_WEIGHT = {1: 0.3, 2: 0.8, 3: 1.0}
 _UNMAPPED_WEIGHT = 0.5
+#: At most about this many patches estimate each class's file background (memory stays flat).
+BACKGROUND_PATCHES = 6000
+#: Rows of tagger scores read at a time.
+_CHUNK_PATCHES = 20000
 
 
 @dataclass(frozen=True)
@@ -76,9 +80,9 @@ class Labeller:
         # File-level background score per class: the median over patches with little foreground.
         if scores.shape[0]:
             quiet = ~self._overlaps_active(self.p_start, self.p_end, active)
-            # Statistics need no more than ~20k patches: thin long media so the copies stay small.
+            # Statistics need no more than ~6000 patches (5 min): thin long media so the copies stay small.
             thin = np.zeros(quiet.size, bool)
-            thin[:: max(1, quiet.size // 20000)] = True
+            thin[:: max(1, quiet.size // BACKGROUND_PATCHES)] = True
             if quiet.sum() >= max(5, 0.1 * quiet.size):
                 base = scores[quiet & thin].astype(np.float32)
                 self.background = np.median(base, axis=0)
@@ -290,10 +294,12 @@ def _ambience_beds(feat: Features, labeller: Labeller, opts: DetectionOptions
     min_run = min(opts.ambience_min_s, opts.ambience_presence * feat.duration)
     bridge = max(1, int(round(3.0 / hop_s)))
     beds: dict[str, tuple[VocabularyEntry, float, float, float]] = {}
-    for i, entry in enumerate(labeller.entries):
-        if entry is None or entry.role != "ambience":
-            continue
-        col = ndimage.uniform_filter1d(scores[:, i].astype(np.float32), size=9, mode="nearest")
+    amb_idx = [i for i, e in enumerate(labeller.entries) if e is not None and e.role == "ambience"]
+    amb = _columns(scores, amb_idx)
+    for k, i in enumerate(amb_idx):
+        entry = labeller.entries[i]
+        assert entry is not None
+        col = ndimage.uniform_filter1d(amb[:, k].astype(np.float32), size=9, mode="nearest")
         present = ndimage.binary_closing(np.pad(col >= 0.2, bridge), structure=np.ones(bridge))[bridge:-bridge]
         runs, n = ndimage.label(present)
         for sl in ndimage.find_objects(runs):
@@ -321,8 +327,8 @@ def _music_beds(feat: Features, labeller: Labeller, opts: DetectionOptions
         return []
     hop_s = feat.patch_hop * feat.frame_s
     level = np.zeros(scores.shape[0], np.float32)
-    for k0 in range(0, scores.shape[0], 20000):  # chunks keep the float32 copy small on long media
-        level[k0:k0 + 20000] = scores[k0:k0 + 20000, music_idx].astype(np.float32).max(axis=1)
+    for k0 in range(0, scores.shape[0], _CHUNK_PATCHES):  # chunks keep the float32 copy small on long media
+        level[k0:k0 + _CHUNK_PATCHES] = scores[k0:k0 + _CHUNK_PATCHES, music_idx].astype(np.float32).max(axis=1)
     level = ndimage.uniform_filter1d(level, size=max(1, int(round(1.0 / hop_s))), mode="nearest")
     bridge = max(1, int(round(2.0 / hop_s)))
     present = ndimage.binary_closing(np.pad(level >= opts.music_threshold, bridge),
@@ -341,6 +347,15 @@ def _music_beds(feat: Features, labeller: Labeller, opts: DetectionOptions
         entry = labeller.entries[best]
         if entry is not None:
             out.append((entry, t0, t1))
+    return out
+
+
+def _columns(scores: np.ndarray | FrameStore, idx: Sequence[int]) -> np.ndarray:
+    """Columns ``idx`` of every row of ``scores``: shape=(n_rows, len(idx)), read in bounded chunks."""
+    out = np.empty((scores.shape[0], len(idx)), np.float16)
+    cols = np.asarray(idx, int)
+    for k0 in range(0, scores.shape[0], _CHUNK_PATCHES):
+        out[k0:k0 + _CHUNK_PATCHES] = scores[k0:k0 + _CHUNK_PATCHES, cols]
     return out
 
 

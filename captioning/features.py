@@ -7,7 +7,11 @@ Silero VAD on 32 ms chunks. Only these compact per-frame features are kept, neve
 
 from __future__ import annotations
 
+import os
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import IO, Any
 
 import numpy as np
 
@@ -16,6 +20,119 @@ from models import yamnet as yam
 
 FRAME_S = yam.FRAME_S  # 10 ms between feature frames
 _EPS = 1e-10
+#: Rows a FrameStore keeps in memory before it moves them to a temporary file (bytes).
+SPILL_BYTES = 16 * 2**20
+
+
+class FrameStore:
+    """Rows appended in time order (one per frame or patch), kept in memory up to ``spill_bytes`` and then
+    in an anonymous temporary file, so a long file's features do not grow the process's memory.
+
+    Reads return numpy arrays: ``store[i0:i1]`` (rows), ``store[i0:i1, cols]``, ``store[mask]`` (a boolean
+    mask or index array over rows, read in bounded chunks). Read rows of a spilled store come from the OS
+    page cache, which is not the process's resident memory.
+
+    Parameters:
+        width: values per row (e.g. 64 mel bands, 521 classes).
+        dtype: numpy dtype of the values.
+        spill_bytes: in-memory size above which rows move to disk.
+    """
+
+    def __init__(self, width: int, dtype: np.dtype[Any] | type = np.float16, *,
+                 spill_bytes: int = SPILL_BYTES) -> None:
+        self.width = width
+        self.dtype = np.dtype(dtype)
+        self._spill = spill_bytes
+        self._parts: list[np.ndarray] = []
+        self._mem_rows = 0
+        self._file: IO[bytes] | None = None
+        self._file_rows = 0
+
+    @classmethod
+    def of(cls, rows: np.ndarray, **kw: Any) -> FrameStore:
+        """A store holding ``rows``, shape=(n, width)."""
+        store = cls(rows.shape[1], rows.dtype, **kw)
+        store.append(rows)
+        return store
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self._file_rows + self._mem_rows, self.width)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    @property
+    def spilled(self) -> bool:
+        return self._file is not None
+
+    def append(self, rows: np.ndarray) -> None:
+        assert rows.ndim == 2 and rows.shape[1] == self.width, rows.shape
+        if rows.shape[0] == 0:
+            return
+        self._parts.append(np.ascontiguousarray(rows, dtype=self.dtype))
+        self._mem_rows += rows.shape[0]
+        if self._mem_rows * self.width * self.dtype.itemsize > self._spill:
+            if self._file is None:
+                # open for the store's life, closed by close() (or when collected): no with-block fits
+                self._file = tempfile.TemporaryFile(prefix="soundcue-features-")  # noqa: SIM115
+            self._file.seek(0, os.SEEK_END)
+            for part in self._parts:
+                self._file.write(part.tobytes())
+            self._file_rows += self._mem_rows
+            self._parts, self._mem_rows = [], 0
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def _rows(self, i0: int, i1: int) -> np.ndarray:
+        n = self.shape[0]
+        i0, i1 = max(0, min(i0, n)), max(0, min(i1, n))
+        if i1 <= i0:
+            return np.zeros((0, self.width), self.dtype)
+        pieces = []
+        if i0 < self._file_rows:
+            assert self._file is not None
+            f1 = min(i1, self._file_rows)
+            row_bytes = self.width * self.dtype.itemsize
+            self._file.seek(i0 * row_bytes)
+            data = self._file.read((f1 - i0) * row_bytes)
+            pieces.append(np.frombuffer(data, self.dtype).reshape(f1 - i0, self.width))
+        if i1 > self._file_rows:
+            if len(self._parts) > 1:
+                self._parts = [np.concatenate(self._parts)]
+            mem = self._parts[0] if self._parts else np.zeros((0, self.width), self.dtype)
+            pieces.append(mem[max(0, i0 - self._file_rows):i1 - self._file_rows])
+        return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        cols: Any = slice(None)
+        if isinstance(key, tuple):
+            key, cols = key
+        if isinstance(key, slice):
+            start, stop, step = key.indices(self.shape[0])
+            assert step == 1, "FrameStore reads contiguous rows"
+            return self._rows(start, stop)[:, cols]
+        idx = np.asarray(key)
+        if idx.dtype == bool:
+            idx = np.flatnonzero(idx)
+        out = np.empty((idx.size, self.width), self.dtype)[:, cols]
+        step = max(1, (4 * 2**20) // max(1, self.width * self.dtype.itemsize))  # read 4 MB at a time
+        k = 0
+        for r0 in range(0, self.shape[0], step):
+            sel = idx[(idx >= r0) & (idx < r0 + step)]
+            if sel.size:
+                out[k:k + sel.size] = self._rows(r0, r0 + step)[sel - r0][:, cols]
+                k += sel.size
+        return out
+
+    def chunks(self, rows: int) -> Iterator[tuple[int, np.ndarray]]:
+        """(first row, rows) in order, ``rows`` at a time."""
+        for r0 in range(0, self.shape[0], rows):
+            yield r0, self._rows(r0, r0 + rows)
+
 
 
 @dataclass(frozen=True)
@@ -27,10 +144,11 @@ class Features:
         frame_s: seconds between frames (frame ``i`` is centred at ``(i + 0.5 * win) * frame_s``).
         level_db: shape=(n_frames,), frame RMS in dBFS.
         centroid_hz: shape=(n_frames,), spectral centroid.
-        logmel: shape=(n_frames, 64), float16 log-mel (natural log, YAMNet's front end).
+        logmel: shape=(n_frames, 64), float16 log-mel (natural log, YAMNet's front end); an array or a
+            :class:`FrameStore` (long media).
         patch_hop: frames between successive YAMNet patches.
-        scores: shape=(n_patches, 521), float16 YAMNet probabilities; patch ``j`` covers frames
-            ``[j * patch_hop, j * patch_hop + 96)``.
+        scores: shape=(n_patches, 521), float16 YAMNet probabilities (an array or a :class:`FrameStore`);
+            patch ``j`` covers frames ``[j * patch_hop, j * patch_hop + 96)``.
         speech: shape=(n_vad,), Silero speech probability per 32 ms chunk.
         lr_power: shape=(2, n_frames), left/right power per frame for stereo sources, else None.
     """
@@ -39,11 +157,17 @@ class Features:
     frame_s: float
     level_db: np.ndarray
     centroid_hz: np.ndarray
-    logmel: np.ndarray
+    logmel: np.ndarray | FrameStore
     patch_hop: int
-    scores: np.ndarray
+    scores: np.ndarray | FrameStore
     speech: np.ndarray
     lr_power: np.ndarray | None = None
+
+    def close(self) -> None:
+        """Release the temporary files of spilled stores (the features are unusable afterwards)."""
+        for store in (self.logmel, self.scores):
+            if isinstance(store, FrameStore):
+                store.close()
 
     @property
     def n_frames(self) -> int:
@@ -70,11 +194,11 @@ class FeatureExtractor:
         self._n_samples = 0
         self._levels: list[np.ndarray] = []
         self._centroids: list[np.ndarray] = []
-        self._mels: list[np.ndarray] = []
+        self._mels = FrameStore(yam.MEL_BANDS, np.float16)  # an hour of log-mel is 46 MB: spilled to disk
         self._mel_ring = np.zeros((0, yam.MEL_BANDS), np.float32)  # frames not yet fully patched
         self._ring_start = 0  # frame index of _mel_ring[0]
         self._next_patch = 0  # frame index where the next patch starts
-        self._scores: list[np.ndarray] = []
+        self._scores = FrameStore(yam.N_CLASSES, np.float16)  # an hour of scores is 75 MB: spilled to disk
         self._speech: list[np.ndarray] = []
         self._stereo_tail = np.zeros((2, 0), np.float32)
         self._balance: list[np.ndarray] = []
@@ -100,7 +224,7 @@ class FeatureExtractor:
         self._levels.append((20 * np.log10(rms + _EPS)).astype(np.float32))
         self._centroids.append(((power @ self._freqs) / (power.sum(axis=1) + _EPS)).astype(np.float32))
         mel = yam.log_mel(mag)
-        self._mels.append(mel.astype(np.float16))  # half precision: an hour of log-mel is 46 MB
+        self._mels.append(mel.astype(np.float16))
         self._run_patches(mel)
 
     def _push_balance(self, stereo: np.ndarray) -> None:
@@ -152,9 +276,9 @@ class FeatureExtractor:
             frame_s=FRAME_S,
             level_db=cat(self._levels, (0,)),
             centroid_hz=cat(self._centroids, (0,)),
-            logmel=cat(self._mels, (0, yam.MEL_BANDS)),
+            logmel=self._mels,
             patch_hop=self._hop,
-            scores=cat(self._scores, (0, yam.N_CLASSES)),
+            scores=self._scores,
             speech=cat(self._speech, (0,)),
             lr_power=_cat_balance(self._balance),
         )

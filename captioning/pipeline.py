@@ -132,12 +132,16 @@ def analyze(
         hook("analyze", completed=min(total, chunk.start + chunk.samples.size / ANALYSIS_SAMPLE_RATE), total=total)
     feats = extractor.finish()
     tagger = analyzers.tagger
-    events: tuple[SoundEvent, ...] = detect_events(
-        feats, analyzers.vocabulary, tagger.class_names, [c.mid for c in tagger.classes],
-        options.detection, ambience=options.ambience,
-    )
+    try:
+        events: tuple[SoundEvent, ...] = detect_events(
+            feats, analyzers.vocabulary, tagger.class_names, [c.mid for c in tagger.classes],
+            options.detection, ambience=options.ambience,
+        )
+    finally:
+        feats.close()
     if options.min_confidence > 0:
         events = tuple(e for e in events if e.confidence >= options.min_confidence)
     hook("detect", completed=total, total=total)
     logger.info("%s: %d events in %.2f s", info.path, len(events), time.perf_counter() - t0)
-    return Analysis(media=info, events=events, models=analyzers.versions, options=options.to_dict())
+    media = info if name is None else dataclasses.replace(info, path=name)
+    return Analysis(media=media, events=events, models=analyzers.versions, options=options.to_dict())

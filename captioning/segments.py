@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from captioning.features import Features
+from captioning.features import Features, FrameStore
 from models import yamnet as yam
 
 
@@ -96,29 +96,41 @@ class Segment:
 class Background:
     """The running background spectrum: per-band log power, one row per 100 ms block."""
 
-    floor: np.ndarray  # shape=(n_blocks, MEL_BANDS), natural log of mel power
+    floor: np.ndarray | FrameStore  # shape=(n_blocks, MEL_BANDS), natural log of mel power
     block: int  # frames per block
 
     def at(self, i0: int, i1: int) -> np.ndarray:
         """Background log power for frames [i0, i1): shape=(i1 - i0, MEL_BANDS)."""
-        idx = np.minimum(np.arange(i0, i1) // self.block, self.floor.shape[0] - 1)
-        return np.asarray(self.floor[idx])
+        last = self.floor.shape[0] - 1
+        b0 = min(i0 // self.block, last)
+        idx = np.minimum(np.arange(i0, i1) // self.block, last) - b0
+        rows = self.floor[b0:min(last, (max(i1, i0 + 1) - 1) // self.block) + 1]
+        return np.asarray(rows[idx], np.float64)
 
 
 def background_model(feat: Features, opts: DetectionOptions) -> Background:
-    """Per band, a running percentile of the mel power over ``background_window_s``."""
+    """Per band, a running percentile of the mel power over ``background_window_s``.
+
+    Computed in chunks of 5 minutes that overlap by half a window, so memory does not grow with duration
+    (the floor of a long file is kept in a :class:`FrameStore`).
+    """
     block = 10  # frames (100 ms) per block for a cheap running percentile
+    n_bands = feat.logmel.shape[1]
     n_blocks = feat.n_frames // block
     if n_blocks == 0:
-        return Background(np.full((1, feat.logmel.shape[1]), -50.0), block)
-    blocks = np.empty((n_blocks, feat.logmel.shape[1]))
-    step = 3000  # blocks per chunk (5 min): memory stays bounded on long media
+        return Background(np.full((1, n_bands), -50.0), block)
+    size = max(3, int(round(opts.background_window_s / (block * feat.frame_s))) | 1)
+    half = size // 2
+    step = 3000  # blocks per chunk (5 min)
+    floor = FrameStore(n_bands, np.float32)
     for b0 in range(0, n_blocks, step):
         b1 = min(n_blocks, b0 + step)
-        power = np.exp(2.0 * feat.logmel[b0 * block:b1 * block].astype(np.float64))
-        blocks[b0:b1] = np.log(power.reshape(b1 - b0, block, -1).mean(axis=1) + 1e-20)
-    size = max(3, int(round(opts.background_window_s / (block * feat.frame_s))) | 1)
-    floor = ndimage.percentile_filter(blocks, opts.background_percentile, size=(size, 1), mode="nearest")
+        a0, a1 = max(0, b0 - half), min(n_blocks, b1 + half)
+        power = np.exp(2.0 * feat.logmel[a0 * block:a1 * block].astype(np.float64))
+        blocks = np.log(power.reshape(a1 - a0, block, n_bands).mean(axis=1) + 1e-20)
+        # mode="nearest" at the file's ends; inside, the overlap gives the same values as one pass
+        part = ndimage.percentile_filter(blocks, opts.background_percentile, size=(size, 1), mode="nearest")
+        floor.append(part[b0 - a0:b1 - a0])
     return Background(floor, block)
 
 
@@ -239,7 +251,7 @@ def running_level(feat: Features, opts: DetectionOptions) -> np.ndarray:
     blocks = 10 * np.log10(power.reshape(n_blocks, block).mean(axis=1) + 1e-12)
     size = max(3, int(round(2 * opts.background_window_s / (block * feat.frame_s))) | 1)
     med = ndimage.median_filter(blocks, size=size, mode="nearest")
-    out: np.ndarray = med[np.minimum(np.arange(feat.n_frames) // block, n_blocks - 1)]
+    out: np.ndarray = med[np.minimum(np.arange(feat.n_frames) // block, n_blocks - 1)].astype(np.float32)
     return out
 
 

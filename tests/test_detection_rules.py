@@ -7,6 +7,7 @@ hold a span. The real vocabulary and YAMNet's class names (a data file) are used
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
@@ -14,7 +15,7 @@ import pytest
 
 from captioning.detection import DetectionOptions, detect_events
 from captioning.events import SoundEvent
-from captioning.features import Features
+from captioning.features import Features, FrameStore
 from captioning.vocabulary import Vocabulary, load_vocabulary
 from models import yamnet as yam
 
@@ -196,3 +197,37 @@ def test_stronger_tagger_evidence_gets_a_higher_confidence(vocab: Vocabulary,
 
 def test_no_frames_no_events(vocab: Vocabulary, classes: Sequence[yam.AudioSetClass]) -> None:
     assert detect(build(0.0), vocab, classes) == []
+
+
+def _spilled(feat: Features) -> Features:
+    """The same features with log-mel and scores in FrameStores that spill to disk at once."""
+    return dataclasses.replace(feat, logmel=FrameStore.of(np.asarray(feat.logmel), spill_bytes=1),
+                               scores=FrameStore.of(np.asarray(feat.scores), spill_bytes=1))
+
+
+def test_features_on_disk_give_the_same_events(vocab: Vocabulary, classes: Sequence[yam.AudioSetClass]) -> None:
+    """Long media keep their features in temporary files; detection must not notice."""
+    feat = build(40.0, bursts=[(3.0, 3.15, 2.0), (12.0, 12.3, 2.0), (20.0, 21.0, 1.5)], background={"Rain": 0.6},
+                 scores={"Knock": [(3.0, 3.15, 0.7)], "Bark": [(12.0, 12.3, 0.7)], "Music": [(20.0, 21.0, 0.6)]})
+    spilled = _spilled(feat)
+    assert isinstance(spilled.scores, FrameStore) and spilled.scores.spilled
+    assert detect(spilled, vocab, classes) == detect(feat, vocab, classes)
+    spilled.close()
+
+
+def test_frame_store_reads_what_was_appended() -> None:
+    rng = np.random.default_rng(1)
+    rows = rng.standard_normal((1000, 7)).astype(np.float16)
+    store = FrameStore(7, np.float16, spill_bytes=3000)
+    for k in range(0, 1000, 130):  # appends of uneven size, most spilled, the last ones in memory
+        store.append(rows[k:k + 130])
+    assert store.spilled and store.shape == (1000, 7) and len(store) == 1000
+    np.testing.assert_array_equal(store[:], rows)
+    np.testing.assert_array_equal(store[95:905], rows[95:905])
+    np.testing.assert_array_equal(store[990:2000], rows[990:])
+    np.testing.assert_array_equal(store[10:20, [1, 4]], rows[10:20, [1, 4]])
+    mask = rng.random(1000) < 0.3
+    np.testing.assert_array_equal(store[mask], rows[mask])
+    np.testing.assert_array_equal(store[mask, 2:5], rows[mask, 2:5])
+    assert store[500:500].shape == (0, 7)
+    store.close()
