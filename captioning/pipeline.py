@@ -143,5 +143,4 @@ def analyze(
         events = tuple(e for e in events if e.confidence >= options.min_confidence)
     hook("detect", completed=total, total=total)
     logger.info("%s: %d events in %.2f s", info.path, len(events), time.perf_counter() - t0)
-    media = info if name is None else dataclasses.replace(info, path=name)
-    return Analysis(media=media, events=events, models=analyzers.versions, options=options.to_dict())
+    return Analysis(media=info, events=events, models=analyzers.versions, options=options.to_dict())
