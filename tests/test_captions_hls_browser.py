@@ -44,6 +44,11 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:  # hls.js aborts requests when it seeks
+        pass
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """The site root: hls.js, a page, and per segment type the video rendition and soundcue's captions."""
@@ -56,7 +61,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]
     shutil.copy(HLS_JS, root / "hls.min.js")
     (root / "player.html").write_text('<!doctype html><script src="hls.min.js"></script><video muted></video>',
                                       encoding="utf-8")
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(root)))
+    server = _Server(("127.0.0.1", 0), functools.partial(_Handler, directory=str(root)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}", root
     server.shutdown()
@@ -67,8 +72,6 @@ PLAY = """async ({master, rate}) => {
   const video = document.querySelector('video');
   const seen = new Map();  // cue -> currentTime when it first became active
   const activations = [];
-  let firstFrame = null;
-  video.requestVideoFrameCallback((now, meta) => { firstFrame = meta.mediaTime; });
   video.textTracks.addEventListener('addtrack', ({track}) => {
     track.addEventListener('cuechange', () => {
       for (const cue of track.activeCues) {
@@ -83,17 +86,26 @@ PLAY = """async ({master, rate}) => {
   const notes = [];  // errors hls.js recovers from itself (e.g. bufferSeekOverHole: TS audio starts first)
   hls.on(Hls.Events.ERROR, (_, data) => (data.fatal ? errors : notes).push(`${data.type}: ${data.details}`));
   const parsed = new Promise(done => hls.on(Hls.Events.MANIFEST_PARSED, done));
+  const videoStart = new Promise(done => hls.on(Hls.Events.BUFFER_APPENDED, (_, data) => {
+    const ranges = data.timeRanges && (data.timeRanges.video || data.timeRanges.audiovideo);
+    if (ranges && ranges.length) done(ranges.start(0));
+  }));
   hls.loadSource(master);
   hls.attachMedia(video);
   await parsed;
   hls.subtitleTrack = 0;
+  // Show the first video frame, and take its player time from the frame itself: playing from 0 would let
+  // hls.js skip the gap before it (MPEG-TS audio starts first) past that frame.
+  const shown = new Promise(done => video.requestVideoFrameCallback((now, meta) => done(meta.mediaTime)));
+  video.currentTime = await videoStart;
+  const firstFrame = await shown;
   video.playbackRate = rate;
   const ended = new Promise(done => video.addEventListener('ended', done));
   await video.play();
   await ended;
   const track = [...video.textTracks].find(t => t.kind === 'subtitles' || t.kind === 'captions');
   return {
-    firstFrame, duration: video.duration, errors, notes, activations,
+    firstFrame, videoStart: await videoStart, duration: video.duration, errors, notes, activations,
     tracks: [...video.textTracks].map(t => `${t.kind}:${t.label}:${t.mode}`),
     cues: track ? [...track.cues].map(c => ({start: c.startTime, end: c.endTime, text: c.text})) : [],
   };
