@@ -329,8 +329,8 @@ def read_video_rendition(playlist: Path) -> VideoRendition:
     duration_s = sum(s.duration_s for s in segments)
     return VideoRendition(
         playlist=playlist, first_pts=first_pts, duration_s=duration_s, container="mpegts" if is_ts else "fmp4",
-        peak_bandwidth=max(math.ceil(8 * n / s.duration_s) for n, s in zip(sizes, segments, strict=True)
-                           if s.duration_s > 0),
+        peak_bandwidth=max((math.ceil(8 * n / s.duration_s) for n, s in zip(sizes, segments, strict=True)
+                            if s.duration_s > 0), default=0),
         average_bandwidth=math.ceil(8 * sum(sizes) / duration_s) if duration_s > 0 else 0,
         codecs=codecs, resolution=resolution if resolution and all(resolution) else None, frame_rate=rate,
     )
