@@ -2,8 +2,9 @@
 
 Request models validate and document options; :meth:`JobOptions.unimplemented` lists the options that
 ask for work no stage does yet, which the routes turn into a 422 (never silently ignored).
-The domain dataclasses (``AnalysisOptions``, ``OutputOptions``) are built from these in
-``app/worker.py``, at the edge.
+Every analysis, caption and haptic option takes its default and description from the library's declaration
+(``captioning.options``), and :meth:`JobOptions.to_domain` builds the domain dataclasses (``AnalysisOptions``,
+``OutputOptions``) in one place; tests/test_options_parity.py checks this schema against the declarations.
 """
 
 from __future__ import annotations
@@ -13,12 +14,18 @@ from typing import Any, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
+from captioning.options import build_families, declared_options, option_spec
+from captioning.outputs import OutputOptions
+from captioning.pipeline import AnalysisOptions
+
 JobStatus = Literal["queued", "running", "succeeded", "failed", "canceled"]
 FINISHED: frozenset[str] = frozenset({"succeeded", "failed", "canceled"})
 
 OutputName = Literal["events", "vtt", "srt", "haptics", "timeline", "audio", "video"]
 #: Outputs asked for when the request names none.
 DEFAULT_OUTPUTS: tuple[OutputName, ...] = ("events", "vtt", "srt")
+#: API output name -> the library's output family (``captioning.outputs.OUTPUTS``) when they differ.
+OUTPUT_FAMILIES: dict[str, str] = {"vtt": "captions", "srt": "captions"}
 #: Outputs that exist in the schema (so clients can code against them) but no stage produces yet.
 UNIMPLEMENTED_OUTPUTS: dict[str, str] = {
     "audio": "the Foley audio track is not implemented yet",
@@ -39,43 +46,29 @@ class BackgroundMusic(_Model):
     intensity: float = Field(default=0.5, ge=0.0, le=1.0, description="Music level, 0 (silent) .. 1.")
 
 
+def _declared(family: str, name: str, **constraints: Any) -> Any:
+    """A field whose default and description are the library's declaration (``captioning.options``)."""
+    spec = option_spec(family, name)
+    return Field(default=spec.default, description=spec.help, **constraints)
+
+
 class CaptionSettings(_Model):
     """How the caption tracks are written (``captioning.captions.CaptionOptions``); null keeps the default."""
 
-    style: Literal["netflix", "dcmp", "bbc"] | None = Field(
-        default=None, description="Caption style profile; default netflix."
-    )
-    min_confidence: float | None = Field(
-        default=None,
-        ge=0.0,
-        le=1.0,
-        description="Leave out events less confident than this (0..1; default 0.5); they are listed in "
-        "captions.review.json.",
-    )
-    include_low_confidence: bool | None = Field(
-        default=None, description="Caption low-confidence events anyway (still listed for review)."
-    )
-    line: str | None = Field(
-        default=None,
-        pattern=r"^-?\d{1,3}%?$",
-        description="WebVTT `line` cue setting, e.g. `0` (top) or `10%`, to move cues off burned-in text.",
-    )
-    metadata: bool | None = Field(
-        default=None, description="Also write captions.metadata.vtt (one JSON cue per event); default true."
-    )
-    onomatopoeia: bool | None = Field(
-        default=None, description="Add the sound's onomatopoeia (\"woof woof\") on its own line where the style "
-        "allows it (dcmp); default false."
-    )
+    style: Literal["netflix", "dcmp", "bbc"] | None = _declared("captions", "style")
+    min_confidence: float | None = _declared("captions", "min_confidence", ge=0.0, le=1.0)
+    include_low_confidence: bool | None = _declared("captions", "include_low_confidence")
+    line: str | None = _declared("captions", "line", pattern=r"^-?\d{1,3}%?$")
+    metadata: bool | None = _declared("captions", "metadata")
+    frame_rate: float | None = _declared("captions", "frame_rate", ge=1.0, le=240.0)
+    onomatopoeia: bool | None = _declared("captions", "onomatopoeia")
 
 
 class HapticSettings(_Model):
-    """How the haptic tracks are rendered (``captioning.haptics.HapticOptions``)."""
+    """How the haptic tracks are rendered (``captioning.haptics.HapticOptions``); null keeps the default."""
 
-    profile: Literal["standard", "calm"] | None = Field(
-        default=None, description="`calm` keeps only the salient events, for long viewing."
-    )
-    ceiling: float | None = Field(default=None, gt=0.0, le=1.0, description="Global intensity ceiling, 0..1.")
+    profile: Literal["standard", "calm"] | None = _declared("haptics", "profile")
+    ceiling: float | None = _declared("haptics", "ceiling", gt=0.0, le=1.0)
 
 
 class JobOptions(_Model):
@@ -94,19 +87,10 @@ class JobOptions(_Model):
         "(always produced), `haptics` the four haptic formats, `timeline` a PNG, `audio` the Foley track "
         "and `video` the remuxed video (both not implemented yet).",
     )
-    min_confidence: float = Field(
-        default=0.0, ge=0.0, le=1.0, description="Drop events below this confidence."
-    )
-    ambience: bool = Field(
-        default=True, description="Report steady backgrounds (wind, rain) as one event each."
-    )
-    visual: bool = Field(default=False, description="Detect sounds from the pictures (not implemented yet).")
-    audio_stream: int | None = Field(
-        default=None,
-        ge=0,
-        description="Container index of the audio stream to analyse (as ffprobe numbers streams); default: the "
-        "default-disposition audio track. events.json records the stream used (`media.audio_stream`).",
-    )
+    min_confidence: float = _declared("analysis", "min_confidence", ge=0.0, le=1.0)
+    ambience: bool = _declared("analysis", "ambience")
+    visual: bool = _declared("analysis", "visual")
+    audio_stream: int | None = _declared("analysis", "audio_stream", ge=0)
     captions: CaptionSettings = Field(default_factory=CaptionSettings)
     haptics: HapticSettings = Field(default_factory=HapticSettings)
     format: Literal["wav", "mp3", "aac"] = Field(default="wav", description="Foley audio format.")
@@ -125,6 +109,24 @@ class JobOptions(_Model):
         "options.",
     )
     detailed_log: bool = Field(default=False, description="Include per-stage timings in the job resource.")
+
+    def to_domain(self, *, max_duration_s: float | None = None) -> tuple[AnalysisOptions, OutputOptions]:
+        """The library's options for this job (one conversion, ``captioning.options.build_families``).
+
+        Raises:
+            InvalidOptionsError: a value the library refuses.
+        """
+        analysis = {spec.name: getattr(self, spec.name) for spec in declared_options("api")
+                    if spec.family == "analysis"}
+        families = build_families({
+            "analysis": {**analysis, "max_duration_s": max_duration_s},
+            "captions": self.captions.model_dump(exclude_none=True),
+            "haptics": self.haptics.model_dump(exclude_none=True),
+        })
+        outputs = {"events"} | {OUTPUT_FAMILIES.get(name, name) for name in self.outputs
+                                if name not in UNIMPLEMENTED_OUTPUTS}
+        return families["analysis"], OutputOptions(outputs=frozenset(outputs), captions=families["captions"],
+                                                   haptics=families["haptics"])
 
     def unimplemented(self) -> list[str]:
         """Reasons this request asks for work no stage implements yet (empty: all is implemented)."""

@@ -14,7 +14,6 @@ expired jobs with their files (retention).
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import importlib
 import json
@@ -30,15 +29,12 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from app.core.config import Settings
 from app.problems import ApiProblem, problem_for_exception
 from app.schemas import JobOptions
 from app.store import JobRow, JobStore
-
-if TYPE_CHECKING:
-    from captioning.outputs import OutputOptions
 
 log = logging.getLogger("soundcue.worker")
 
@@ -68,58 +64,11 @@ class JobAborted(Exception):
     """The worker lost the job (canceled or re-queued) and must stop working on it."""
 
 
-# ------------------------------------------------------------------------------------------------
-# Options: API schema -> domain dataclasses (validated at submission, used in the worker)
-# ------------------------------------------------------------------------------------------------
-
-
-def _domain(cls: type[Any], values: Mapping[str, Any], prefix: str) -> Any:
-    """Build dataclass ``cls`` from the non-null ``values``; unknown fields are InvalidOptionsError."""
-    from captioning.errors import InvalidOptionsError
-
-    names = {f.name for f in dataclasses.fields(cls)}
-    given = {k: v for k, v in values.items() if v is not None}
-    unknown = sorted(set(given) - names)
-    if unknown:
-        raise InvalidOptionsError(f"{prefix}.{unknown[0]} is not supported by this server version")
-    try:
-        return cls(**given)
-    except (TypeError, ValueError) as e:
-        raise InvalidOptionsError(f"{prefix}: {e}") from e
-
-
-def output_options(options: JobOptions) -> OutputOptions:
-    """The ``OutputOptions`` a job asks for.
-
-    Raises:
-        InvalidOptionsError: a caption or haptic setting the library refuses.
-    """
-    from captioning.outputs import OutputOptions
-
-    families = {"events"}
-    if {"vtt", "srt"} & set(options.outputs):
-        families.add("captions")
-    for name in ("haptics", "timeline"):
-        if name in options.outputs:
-            families.add(name)
-    captions = haptics = None
-    caption_values = options.captions.model_dump()
-    if any(v is not None for v in caption_values.values()):
-        from captioning.captions.options import CaptionOptions
-
-        captions = _domain(CaptionOptions, caption_values, "captions")
-    haptic_values = options.haptics.model_dump()
-    if any(v is not None for v in haptic_values.values()):
-        from captioning.haptics import HapticOptions
-
-        haptics = _domain(HapticOptions, haptic_values, "haptics")
-    return OutputOptions(outputs=frozenset(families), captions=captions, haptics=haptics)
-
-
-def options_hash(options: JobOptions, limits: Mapping[str, Any]) -> str:
-    """Hash of everything that changes a job's results (for the result cache)."""
+def options_hash(options: JobOptions, limits: Mapping[str, Any], name: str | None = None) -> str:
+    """Hash of everything that changes a job's results (for the result cache), the media's name included:
+    the results name the media as the user did (events.json ``media.path``, haptics.json ``source``)."""
     relevant = options.model_dump(mode="json", exclude={"enable_cache", "detailed_log"})
-    text = json.dumps({"options": relevant, "limits": dict(limits)}, sort_keys=True)
+    text = json.dumps({"options": relevant, "limits": dict(limits), "name": name}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -211,7 +160,6 @@ def run_job(store: JobStore, settings: Settings, job: JobRow, lease: str, analyz
     from captioning.errors import MediaError
     from captioning.media import probe
     from captioning.outputs import write_outputs
-    from captioning.pipeline import AnalysisOptions
 
     extra = {"job_id": job.id}
     directory = job_dir(settings, job.id)
@@ -257,7 +205,8 @@ def run_job(store: JobStore, settings: Settings, job: JobRow, lease: str, analyz
                 return "aborted"
         progress.enter("probe", FETCH_SHARE, 0.0)
         max_duration = float(limits.get("max_duration_s", settings.max_duration_s))
-        info = probe(input_path)
+        analysis_options, output_options = options.to_domain(max_duration_s=max_duration)
+        info = probe(input_path, audio_stream=analysis_options.audio_stream)  # the one probe: analyze reuses it
         if info.duration > max_duration:
             raise ApiProblem(
                 422,
@@ -274,19 +223,12 @@ def run_job(store: JobStore, settings: Settings, job: JobRow, lease: str, analyz
                 f"{settings.max_video_pixels} pixels a frame",
                 title="Video resolution too high",
             )
-        analysis_options = AnalysisOptions(
-            min_confidence=options.min_confidence,
-            ambience=options.ambience,
-            visual=options.visual,
-            max_duration_s=max_duration,
-            audio_stream=options.audio_stream,
-        )
         progress.base, progress.share = FETCH_SHARE, ANALYSIS_SHARE
-        analysis = analyze(input_path, analysis_options, hook=progress)
+        # The user's name for the media, not the server's path, in every result (events.json, haptics.json).
+        analysis = analyze(info, analysis_options, hook=progress, name=display)
         progress.enter("outputs", FETCH_SHARE + ANALYSIS_SHARE, 1 - FETCH_SHARE - ANALYSIS_SHARE)
         results_dir = directory / "results"
-        written = write_outputs(analysis, results_dir, output_options(options))
-        _scrub_events_path(results_dir / "events.json", str(input_path), display)
+        written = write_outputs(analysis, results_dir, output_options)
         results = [_file_entry(name, path) for name, path in sorted(written.items())]
         progress.close_stage()
         if not store.succeed(job.id, lease, results, progress.log):
@@ -325,20 +267,6 @@ def _reuse(settings: Settings, cached: JobRow, directory: Path) -> bool:
     for r, p in zip(cached.results, paths, strict=True):
         _link_or_copy(p, directory / "results" / r["name"])
     return True
-
-
-def _scrub_events_path(events_json: Path, server_path: str, display: str) -> None:
-    """events.json names the media by path: show the user's file name, not the server's layout."""
-    if not events_json.is_file():
-        return
-    text = events_json.read_text(encoding="utf-8")
-    if server_path in text:
-        from captioning.outputs import write_text_atomic
-
-        data = json.loads(text)
-        if isinstance(data.get("media"), dict):
-            data["media"]["path"] = display
-        write_text_atomic(events_json, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
 
 
 def _watch_parent() -> None:

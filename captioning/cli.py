@@ -13,20 +13,21 @@ other inputs of the run are still processed.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
+import inspect
 import json
 import logging
 import os
 import shutil
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from captioning.errors import CaptioningError
+from captioning.options import build_families, declared_options, plain_type
 from captioning.outputs import OutputOptions, make_temp_dir, write_outputs
 from captioning.paths import input_problem, output_dir_problem
 from captioning.progress import ProgressHook
@@ -103,88 +104,61 @@ OutDirOpt = Annotated[Path, typer.Option(
     "-o", "--output-dir", help="Directory for results; one sub-directory per input.", readable=False)]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON summary on stdout.")]
-StyleOpt = Annotated[str, typer.Option(help="Caption style profile: netflix, dcmp or bbc.")]
-MinConfOpt = Annotated[float, typer.Option(
-    help="Leave events below this confidence (0..1) out of the caption track; they go to captions.review.json.")]
 HapticsOpt = Annotated[bool, typer.Option(
     "--haptics", help="Also write haptic cues (haptics.json, .ahap, .android.json, .web.json).")]
 TimelineOpt = Annotated[bool, typer.Option(
     "--timeline", help="Also write timeline.png (events, captions, haptics against time).")]
-IncludeLowOpt = Annotated[bool, typer.Option(
-    "--include-low-confidence", help="Caption low-confidence events anyway (still listed for review).")]
-LineOpt = Annotated[str | None, typer.Option(
-    help="WebVTT line setting for every sound cue (e.g. 0 or 10%) to move captions off burned-in text.")]
-DialogueOpt = Annotated[Path | None, typer.Option(
-    help="Merge with this dialogue VTT/SRT: writes captions.sdh.vtt/.srt and captions.sounds.vtt.", readable=False)]
-HlsOpt = Annotated[bool, typer.Option("--hls", help="Also write segmented WebVTT and a playlist under hls/.")]
-HlsSegmentOpt = Annotated[float, typer.Option(help="HLS segment length in seconds.")]
-HlsVideoPlaylistOpt = Annotated[Path | None, typer.Option(
-    "--hls-video-playlist", metavar="PATH", show_default=False,
-    help="The video rendition's media playlist (.m3u8): the HLS subtitles are timed to its first frame (its "
-         "X-TIMESTAMP-MAP), cut at its end, and hls/master.m3u8 adds them to it. Needs --hls.")]
-HlsMpegtsOpt = Annotated[int | None, typer.Option(
-    "--hls-mpegts", metavar="TICKS", show_default=False,
-    help="MPEG-TS time (90 kHz ticks) of media time 0 in the HLS X-TIMESTAMP-MAP, for a video rendition not at "
-         "hand (see README); default: from --hls-video-playlist, an MPEG-TS input's own clock, else 0.")]
-NoMetadataOpt = Annotated[bool, typer.Option("--no-metadata", help="Do not write captions.metadata.vtt.")]
-OnomatopoeiaOpt = Annotated[bool, typer.Option(
-    "--onomatopoeia", help="Add onomatopoeia (\"woof woof\") on its own line where the style allows it (dcmp).")]
-FrameRateOpt = Annotated[float | None, typer.Option(
-    help="Video frame rate for cue timing (2-frame gaps); default: the input's own rate, else 25.")]
-NoAmbienceOpt = Annotated[bool, typer.Option(
-    "--no-ambience", help="Do not report steady background sounds (wind, rain, birdsong).")]
-AudioStreamOpt = Annotated[int | None, typer.Option(
-    "--audio-stream", metavar="N", show_default=False,
-    help="Analyse the audio stream with this container index (as ffprobe numbers streams, 0:N); "
-         "default: the default-disposition audio track.")]
+
+
+def _declared_params() -> list[inspect.Parameter]:
+    """One CLI option per declared option (captioning.options): its flag, type, default and help."""
+    params = []
+    for spec in declared_options("cli"):
+        info = typer.Option(*spec.flag.split(" "), help=spec.help, metavar=spec.metavar,
+                            show_default=spec.default is not None, readable=False)
+        params.append(inspect.Parameter(f"{spec.family}__{spec.name}", inspect.Parameter.KEYWORD_ONLY,
+                                        default=spec.default, annotation=Annotated[plain_type(spec.type), info]))
+    return params
+
+
+def _with_declared_options(command: Callable[..., None]) -> Callable[..., None]:
+    """``command`` with its ``**options`` replaced by the declared options, for Typer to read."""
+    own = [p for p in inspect.signature(command, eval_str=True).parameters.values()
+           if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    command.__signature__ = inspect.Signature([*own, *_declared_params()])  # type: ignore[attr-defined]
+    return command
 
 
 @app.command()
+@_with_declared_options
 def caption(
     inputs: InputsArg,
     output_dir: OutDirOpt = Path("soundcue-out"),
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
-    style: StyleOpt = "netflix",
-    min_confidence: MinConfOpt = 0.5,
     haptics: HapticsOpt = False,
     timeline: TimelineOpt = False,
-    no_ambience: NoAmbienceOpt = False,
-    include_low_confidence: IncludeLowOpt = False,
-    line: LineOpt = None,
-    dialogue: DialogueOpt = None,
-    hls: HlsOpt = False,
-    hls_segment: HlsSegmentOpt = 10.0,
-    hls_video_playlist: HlsVideoPlaylistOpt = None,
-    hls_mpegts: HlsMpegtsOpt = None,
-    no_metadata: NoMetadataOpt = False,
-    onomatopoeia: OnomatopoeiaOpt = False,
-    frame_rate: FrameRateOpt = None,
-    audio_stream: AudioStreamOpt = None,
+    **options: Any,
 ) -> None:
     """Detect the sound events of each input and write events.json, captions.vtt and captions.srt."""
     from captioning.captions.hls import media_line
-    from captioning.pipeline import AnalysisOptions, analyze, load_analyzers
+    from captioning.pipeline import analyze, load_analyzers
 
     if quiet or as_json:
         logging.getLogger().setLevel(logging.ERROR)  # --quiet prints only errors
-    if not 0.0 <= min_confidence <= 1.0:
-        _error(f"--min-confidence must be within 0..1, got {min_confidence}")
-        raise typer.Exit(EXIT_BAD_INPUT)
     try:
         out_problem = output_dir_problem(output_dir)
         if out_problem is not None:
             raise CaptioningError(f"{output_dir}: {out_problem}")
+        families = build_families(_by_family(options))
+        dialogue = families["captions"].dialogue
         dialogue_problem = input_problem(dialogue, "caption file") if dialogue is not None else None
         if dialogue_problem is not None:
             raise CaptioningError(f"--dialogue {dialogue}: {dialogue_problem}")
-        caption_kw: dict[str, Any] = {
-            "style": style, "min_confidence": min_confidence, "include_low_confidence": include_low_confidence,
-            "line": line, "dialogue": dialogue, "hls": hls, "hls_segment_s": hls_segment, "metadata": not no_metadata,
-            "onomatopoeia": onomatopoeia, "hls_video_playlist": hls_video_playlist, "hls_mpegts": hls_mpegts,
-        }
-        out_opts = _output_options(caption_kw, haptics=haptics, timeline=timeline)
-        analysis_opts = AnalysisOptions(ambience=not no_ambience, audio_stream=audio_stream)
+        outputs = {"events", "captions"} | {name for name, on in (("haptics", haptics), ("timeline", timeline)) if on}
+        out_opts = OutputOptions(outputs=frozenset(outputs), captions=families["captions"],
+                                 haptics=families["haptics"])
+        analysis_opts = families["analysis"]
         t_load = time.perf_counter()
         analyzers = load_analyzers()
         load_s = time.perf_counter() - t_load
@@ -201,7 +175,6 @@ def caption(
             t0 = time.perf_counter()
             try:
                 analysis = analyze(path, analysis_opts, analyzers=analyzers, hook=_hook_for(progress, path.name))
-                out_opts = _with_frame_rate(out_opts, frame_rate, analysis)
                 output_dir.mkdir(parents=True, exist_ok=True)
                 tmp = make_temp_dir(output_dir, f".{final.name}.")
                 try:
@@ -235,7 +208,7 @@ def caption(
             })
             if not quiet and not as_json:
                 typer.echo(f"{path}: {len(analysis.events)} events -> {final}/ ({', '.join(sorted(files))})")
-                if hls:
+                if out_opts.captions.hls:
                     typer.echo(f"{path}: HLS subtitles, for a master playlist in {final}/: "
                                f"{media_line('hls/captions.m3u8')}")
     if as_json:
@@ -244,23 +217,13 @@ def caption(
         raise typer.Exit(EXIT_BAD_INPUT)
 
 
-def _output_options(caption_kw: dict[str, Any], *, haptics: bool, timeline: bool) -> OutputOptions:
-    from captioning.captions import CaptionOptions
-
-    outputs = {"events", "captions"}
-    if haptics:
-        outputs.add("haptics")
-    if timeline:
-        outputs.add("timeline")
-    return OutputOptions(outputs=frozenset(outputs), captions=CaptionOptions(**caption_kw))
-
-
-def _with_frame_rate(opts: OutputOptions, frame_rate: float | None, analysis: Any) -> OutputOptions:
-    """Caption timing snaps to the input's frames: its own rate unless --frame-rate says otherwise."""
-    rate = frame_rate or (analysis.media.video.fps if analysis.media.video is not None else None)
-    if not rate or opts.captions is None:
-        return opts
-    return dataclasses.replace(opts, captions=dataclasses.replace(opts.captions, frame_rate=float(rate)))
+def _by_family(values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """``{"captions__style": "bbc"}`` -> ``{"captions": {"style": "bbc"}}``."""
+    grouped: dict[str, dict[str, Any]] = {}
+    for key, value in values.items():
+        family, _, name = key.partition("__")
+        grouped.setdefault(family, {})[name] = value
+    return grouped
 
 
 def register_commands(typer_app: typer.Typer = app) -> typer.Typer:

@@ -20,9 +20,10 @@ from typing import Any
 
 from captioning.detection import DetectionOptions, detect_events
 from captioning.errors import InvalidOptionsError, MediaError, ModelLoadError
-from captioning.events import Analysis, SoundEvent
+from captioning.events import Analysis, MediaInfo, SoundEvent
 from captioning.features import FeatureExtractor
 from captioning.media import ANALYSIS_SAMPLE_RATE, iter_audio, probe
+from captioning.options import option
 from captioning.progress import ProgressHook, no_progress
 from captioning.vocabulary import Vocabulary, load_vocabulary
 
@@ -48,11 +49,15 @@ class AnalysisOptions:
         detection: low-level detection parameters.
     """
 
-    min_confidence: float = 0.0
-    ambience: bool = True
-    visual: bool = False
+    min_confidence: float = option(0.0, flag="--min-event-confidence", help="Drop events below this confidence "
+                                   "(0..1) from the result and every output; 0 keeps all.")
+    ambience: bool = option(True, help="Report steady background sounds (wind, rain, birdsong), one event each.")
+    visual: bool = option(False, help="Detect sounds from the pictures (not implemented yet: refused).")
     max_duration_s: float | None = None
-    audio_stream: int | None = None
+    audio_stream: int | None = option(
+        None, metavar="N", help="Analyse the audio stream with this container index (as ffprobe numbers streams, "
+        "0:N); default: the default-disposition audio track. events.json records the stream used "
+        "(media.audio_stream).")
     detection: DetectionOptions = field(default_factory=DetectionOptions)
 
     def __post_init__(self) -> None:
@@ -97,19 +102,23 @@ def load_analyzers() -> Analyzers:
 
 
 def analyze(
-    source: str | Path,
+    source: str | Path | MediaInfo,
     options: AnalysisOptions | None = None,
     *,
     analyzers: Analyzers | None = None,
     hook: ProgressHook | None = None,
+    name: str | None = None,
 ) -> Analysis:
     """Analyse one media file into an :class:`Analysis` (events sorted by start).
 
     Parameters:
-        source: path of a video or audio file (anything FFmpeg reads).
+        source: path of a video or audio file (anything FFmpeg reads), or what :func:`captioning.media.probe`
+            found in one, so a caller that checked the media first does not probe it twice.
         options: what to detect (defaults: :class:`AnalysisOptions`).
         analyzers: loaded models; defaults to the process-wide cached set.
         hook: progress callback, called with seconds of media time done.
+        name: the media's name in the result (``media.path``) and so in every output rendered from it, e.g.
+            the file name a user uploaded rather than where the server keeps it; default: the path.
 
     Raises:
         MediaError: the file is missing, not media, truncated, or has no audio stream.
@@ -118,7 +127,10 @@ def analyze(
     """
     options = options or AnalysisOptions()
     hook = hook or no_progress
-    info = probe(source, audio_stream=options.audio_stream)
+    if isinstance(source, MediaInfo) and options.audio_stream in (None, source.audio_stream):
+        info = source
+    else:
+        info = probe(source.path if isinstance(source, MediaInfo) else source, audio_stream=options.audio_stream)
     if options.max_duration_s is not None and info.duration > options.max_duration_s:
         raise MediaError(f"{info.path}: media is {info.duration:.0f} s long, the limit is "
                          f"{options.max_duration_s:.0f} s")
@@ -143,4 +155,5 @@ def analyze(
         events = tuple(e for e in events if e.confidence >= options.min_confidence)
     hook("detect", completed=total, total=total)
     logger.info("%s: %d events in %.2f s", info.path, len(events), time.perf_counter() - t0)
-    return Analysis(media=info, events=events, models=analyzers.versions, options=options.to_dict())
+    media = info if name is None else dataclasses.replace(info, path=name)
+    return Analysis(media=media, events=events, models=analyzers.versions, options=options.to_dict())

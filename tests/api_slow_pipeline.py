@@ -14,11 +14,12 @@ from typing import Any
 
 from fake_analysis import analyze as rule_analyze
 
-from captioning.events import Analysis
+from captioning.events import Analysis, MediaInfo
 from captioning.pipeline import AnalysisOptions
 
 
-def analyze(source: str | Path, options: AnalysisOptions | None = None, *, hook: Any = None) -> Analysis:
+def analyze(source: str | Path | MediaInfo, options: AnalysisOptions | None = None, *, hook: Any = None,
+            name: str | None = None) -> Analysis:
     delay = float(os.environ.get("SOUNDCUE_TEST_SLOW_S", "3"))
     steps = 20
 
@@ -29,4 +30,4 @@ def analyze(source: str | Path, options: AnalysisOptions | None = None, *, hook:
     for i in range(steps):  # a slow "stage" before the real work, reporting progress like one
         slow_hook("slow", completed=i / steps, total=1.0)
         time.sleep(delay / steps)
-    return rule_analyze(source, options, hook=slow_hook)
+    return rule_analyze(source, options, hook=slow_hook, name=name)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from captioning.events import Analysis
+from captioning.events import Analysis, MediaInfo
 from captioning.pipeline import AnalysisOptions, Analyzers
 from captioning.pipeline import analyze as real_analyze
 from captioning.vocabulary import load_vocabulary
@@ -70,6 +70,7 @@ def fake_analyzers() -> Analyzers:
     return Analyzers(tagger=RuleTagger(), vad=NoSpeechVAD(), vocabulary=load_vocabulary())
 
 
-def analyze(source: str | Path, options: AnalysisOptions | None = None, *, hook: Any = None) -> Analysis:
+def analyze(source: str | Path | MediaInfo, options: AnalysisOptions | None = None, *, hook: Any = None,
+            name: str | None = None) -> Analysis:
     """:func:`captioning.pipeline.analyze` with the rule tagger and the silent VAD."""
-    return real_analyze(source, options, analyzers=fake_analyzers(), hook=hook)
+    return real_analyze(source, options, analyzers=fake_analyzers(), hook=hook, name=name)

@@ -445,7 +445,8 @@ def build_cues(
     Parameters
     ----------
     analysis : the event list (times in seconds) and media info (``media.duration`` in seconds).
-    options : caption options; None for the defaults (Netflix style, ``min_confidence`` 0.5, 25 fps).
+    options : caption options; None for the defaults (Netflix style, ``min_confidence`` 0.5, the video's own
+        frame rate, else 25 fps: see :meth:`CaptionOptions.for_media`).
     vocabulary : wording table; None for the packaged vocabulary. Labels missing from it keep
         ``event.caption``.
     dialogue : dialogue cues the sound cues will be merged with (see
@@ -458,15 +459,15 @@ def build_cues(
         Cues sorted by start, non-overlapping, separated by at least ``min_gap_frames`` frames, with ids
         ``s0001``..; plus the review list (low-confidence events, and events crowded out).
     """
-    options = options or CaptionOptions()
+    options = (options or CaptionOptions()).for_media(analysis.media)
     style = options.profile
     vocab = vocabulary if vocabulary is not None else default_vocabulary()
     events, review = select_events(analysis, options, vocab)
-    gap_ms = style.min_gap_ms(options.frame_rate)
-    items = _items(events, analysis, style, vocab, options.frame_rate,
+    gap_ms = style.min_gap_ms(options.fps)
+    items = _items(events, analysis, style, vocab, options.fps,
                    onomatopoeia=options.onomatopoeia and style.onomatopoeia)
     slots, crowded = _schedule(items, style, gap_ms)
-    more = _continuations(slots, dialogue, style, vocab, gap_ms, options.frame_rate)
+    more = _continuations(slots, dialogue, style, vocab, gap_ms, options.fps)
     if more:  # time again with the continuations in (they only take free time, so the rest stays put)
         items = sorted([*items, *more], key=lambda it: (it.time_ms, it.priority))
         slots, crowded = _schedule(items, style, gap_ms)

@@ -100,7 +100,7 @@ def merge_dialogue(
     """
     options = options or CaptionOptions()
     style = options.profile
-    gap = style.min_gap_ms(options.frame_rate)
+    gap = style.min_gap_ms(options.fps)
     busy = [dataclasses.replace(c, kind="dialogue") for c in dialogue]
     for sound in sorted(sounds, key=lambda c: c.start_ms):
         placed = _place(sound, busy, style, gap)

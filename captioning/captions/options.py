@@ -1,7 +1,9 @@
-"""Options of the caption renderers: one frozen, validated dataclass."""
+"""Options of the caption renderers: one frozen, validated dataclass (see :mod:`captioning.options`)."""
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +13,15 @@ from webvtt.errors import MalformedCaptionError
 
 from captioning.captions.styles import StyleProfile, get_style
 from captioning.errors import InvalidOptionsError
+from captioning.events import MediaInfo
+from captioning.options import option
+
+logger = logging.getLogger("captioning")
+
+#: Frames per second of cue timing when the media has no video (or an implausible rate) and none is given.
+DEFAULT_FRAME_RATE = 25.0
+#: Frame rates cue timing accepts, frames per second.
+FRAME_RATES = (1.0, 240.0)
 
 
 @dataclass(frozen=True)
@@ -40,7 +51,8 @@ class CaptionOptions:
             master playlist with the subtitle group added to that rendition. Exclusive with ``hls_mpegts``.
         metadata: also write ``captions.metadata.vtt``, a ``kind="metadata"`` track with one JSON cue per
             event.
-        frame_rate: video frame rate in frames per second, for onsets on a frame and the 2-frame gap rule.
+        frame_rate: video frame rate in frames per second, for onsets on a frame and the 2-frame gap rule;
+            None (the default): the media's own video rate, else 25, resolved by :meth:`for_media`.
         pan_threshold: events panned further than this (0..1, either side) are positioned left or right.
         onomatopoeia: in styles that allow it (``dcmp``), show a sound's onomatopoeia from the vocabulary
             on its own line under its description ("[knocking]" over "knock knock") when the cue has room
@@ -48,25 +60,39 @@ class CaptionOptions:
             ignore it.
     """
 
-    style: str = "netflix"
-    min_confidence: float = 0.5
-    include_low_confidence: bool = False
-    line: str | None = None
-    dialogue: Path | None = None
-    hls: bool = False
-    hls_segment_s: float = 10.0
-    hls_mpegts: int | None = None
-    hls_video_playlist: Path | None = None
-    metadata: bool = True
-    frame_rate: float = 25.0
+    style: str = option("netflix", help="Caption style profile: netflix, dcmp or bbc.")
+    min_confidence: float = option(0.5, help="Leave events below this confidence (0..1) out of the caption track; "
+                                   "they are listed in captions.review.json.")
+    include_low_confidence: bool = option(
+        False, help="Caption low-confidence events anyway (they are still listed for review).")
+    line: str | None = option(None, help="WebVTT line setting for every sound cue (e.g. 0 or 10%) to move "
+                              "captions off burned-in text; default: the player's (bottom).")
+    # A path on the caller's machine: the service would need a second upload for it.
+    dialogue: Path | None = option(None, surfaces=("cli",), help="Merge with this dialogue VTT/SRT: writes "
+                                   "captions.sdh.vtt/.srt and captions.sounds.vtt.")
+    hls: bool = option(False, surfaces=("cli",), help="Also write segmented WebVTT and a playlist under hls/.")
+    hls_segment_s: float = option(10.0, surfaces=("cli",), flag="--hls-segment",
+                                  help="HLS segment length in seconds.")
+    hls_mpegts: int | None = option(
+        None, surfaces=("cli",), metavar="TICKS",
+        help="MPEG-TS time (90 kHz ticks) of media time 0 in the HLS X-TIMESTAMP-MAP, for a video rendition not at "
+             "hand (see README); default: from --hls-video-playlist, an MPEG-TS input's own clock, else 0.")
+    hls_video_playlist: Path | None = option(
+        None, surfaces=("cli",), metavar="PATH",
+        help="The video rendition's media playlist (.m3u8): the HLS subtitles are timed to its first frame (its "
+             "X-TIMESTAMP-MAP), cut at its end, and hls/master.m3u8 adds them to it. Needs --hls.")
+    metadata: bool = option(True, help="Also write captions.metadata.vtt (one JSON cue per event).")
+    frame_rate: float | None = option(None, help="Video frame rate (frames/s) for cue timing (onsets on a frame, "
+                                      "2-frame gaps); default: the input's own rate, else 25.")
     pan_threshold: float = 0.5
-    onomatopoeia: bool = False
+    onomatopoeia: bool = option(False, help="Add onomatopoeia (\"woof woof\") on its own line where the style "
+                                "allows it (dcmp).")
 
     def __post_init__(self) -> None:
         get_style(self.style)
         if not 0.0 <= self.min_confidence <= 1.0:
             raise InvalidOptionsError(f"min_confidence must be in 0..1, got {self.min_confidence}")
-        if not (math.isfinite(self.frame_rate) and 1.0 <= self.frame_rate <= 240.0):
+        if self.frame_rate is not None and not _plausible_rate(self.frame_rate):
             raise InvalidOptionsError(f"frame_rate must be 1..240 frames per second, got {self.frame_rate}")
         if not (math.isfinite(self.hls_segment_s) and 1.0 <= self.hls_segment_s <= 600.0):
             raise InvalidOptionsError(f"hls_segment_s must be 1..600 seconds, got {self.hls_segment_s}")
@@ -90,3 +116,28 @@ class CaptionOptions:
     def profile(self) -> StyleProfile:
         """The :class:`StyleProfile` named by :attr:`style`."""
         return get_style(self.style)
+
+    @property
+    def fps(self) -> float:
+        """The frame rate cue timing uses: :attr:`frame_rate`, or 25 when it was left to a media not given."""
+        return self.frame_rate if self.frame_rate is not None else DEFAULT_FRAME_RATE
+
+    def for_media(self, media: MediaInfo) -> CaptionOptions:
+        """These options with the defaults that depend on the media resolved: ``frame_rate`` from its video.
+
+        A video's own rate when it has one within 1..240 frames/s (cover art is not video), else 25; an
+        explicit ``frame_rate`` is kept. Every front end renders through this, so one file gives the same cues
+        whichever runs it, and one input's rate never carries over to the next.
+        """
+        if self.frame_rate is not None:
+            return self
+        fps = media.video.fps if media.video is not None else None
+        if fps is not None and not _plausible_rate(fps):
+            logger.warning("%s: video frame rate %.3g is outside 1..240; captions are timed at %g frames/s",
+                           media.path, fps, DEFAULT_FRAME_RATE)
+            fps = None
+        return dataclasses.replace(self, frame_rate=float(fps or DEFAULT_FRAME_RATE))
+
+
+def _plausible_rate(fps: float) -> bool:
+    return math.isfinite(fps) and FRAME_RATES[0] <= fps <= FRAME_RATES[1]

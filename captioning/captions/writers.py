@@ -204,7 +204,7 @@ def write_captions(analysis: Analysis, out_dir: Path, options: CaptionOptions | 
             logged warning naming each).
         InvalidOptionsError: invalid options, or a video playlist that cannot be read.
     """
-    options = options or CaptionOptions()
+    options = (options or CaptionOptions()).for_media(analysis.media)  # the frame rate from the video
     dialogue_file = read_dialogue(options.dialogue) if options.dialogue is not None else None
     dialogue = list(dialogue_file.cues) if dialogue_file is not None else []
     # With dialogue, a long sound it interrupts is captioned again ("[barking continues]") after it.

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from captioning.errors import InvalidOptionsError
+from captioning.options import option
 
 CueKind = Literal["transient", "continuous"]
 Profile = Literal["standard", "calm"]
@@ -51,8 +52,10 @@ class HapticOptions:
         tail_drop_db: how far below the peak the tail of an abrupt sound may fall and still be felt.
     """
 
-    profile: Profile = "standard"
-    ceiling: float = 1.0
+    profile: Profile = option("standard", flag="--haptic-profile", help="Haptic profile: standard renders every "
+                              "event; calm keeps only the salient ones and softens continuous cues, for long viewing.")
+    ceiling: float = option(1.0, flag="--haptic-ceiling",
+                            help="Global haptic intensity ceiling (0 < c <= 1): no cue is stronger.")
     min_pulse_ms: int = 30
     merge_gap_ms: int = 100
     transient_ms: int = 40

@@ -31,7 +31,7 @@ from app.schemas import (
 from app.store import IdempotencyConflict, JobRow, NewJob, new_job_id
 from app.uploads import receive_upload, too_large
 from app.views import job_path, job_public
-from app.worker import job_dir, options_hash, output_options
+from app.worker import job_dir, options_hash
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
@@ -89,7 +89,7 @@ def check_options(options: JobOptions) -> None:
             extra={"options": missing},
         )
     try:
-        output_options(options)
+        options.to_domain()
     except InvalidOptionsError as e:
         raise ApiProblem(422, "invalid-options", str(e), title="Invalid options") from e
 
@@ -178,7 +178,7 @@ async def submit(
             owner=owner,
             source=source,
             options=options.model_dump(mode="json"),
-            options_hash=options_hash(options, limits),
+            options_hash=options_hash(options, limits, source["url"]),
             limits=limits,
             webhook_url=webhook,
             idem_key=idempotency_key,
@@ -224,7 +224,7 @@ async def submit(
             owner=owner,
             source=source,
             options=options.model_dump(mode="json"),
-            options_hash=options_hash(options, limits),
+            options_hash=options_hash(options, limits, upload.filename),
             limits=limits,
             webhook_url=webhook,
             idem_key=idempotency_key,
