@@ -208,7 +208,7 @@ def caption(
             })
             if not quiet and not as_json:
                 typer.echo(f"{path}: {len(analysis.events)} events -> {final}/ ({', '.join(sorted(files))})")
-                if out_opts.captions.hls:
+                if out_opts.captions is not None and out_opts.captions.hls:
                     typer.echo(f"{path}: HLS subtitles, for a master playlist in {final}/: "
                                f"{media_line('hls/captions.m3u8')}")
     if as_json:

@@ -11,10 +11,14 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from captioning.errors import InvalidOptionsError
 from captioning.events import Analysis
+
+if TYPE_CHECKING:
+    from captioning.captions.options import CaptionOptions
+    from captioning.haptics.model import HapticOptions
 
 #: Output families a caller can ask for.
 OUTPUTS: tuple[str, ...] = ("events", "captions", "haptics", "timeline")
@@ -26,13 +30,13 @@ class OutputOptions:
 
     Attributes:
         outputs: names from :data:`OUTPUTS`; "events" (events.json) is always written.
-        captions: ``captioning.captions.CaptionOptions`` (None: defaults).
-        haptics: ``captioning.haptics.HapticOptions`` (None: defaults).
+        captions: caption options (None: defaults; media-dependent ones are resolved per analysis).
+        haptics: haptic options (None: defaults).
     """
 
     outputs: frozenset[str] = frozenset({"events", "captions"})
-    captions: Any = None
-    haptics: Any = None
+    captions: CaptionOptions | None = None
+    haptics: HapticOptions | None = None
 
     def __post_init__(self) -> None:
         unknown = set(self.outputs) - set(OUTPUTS)

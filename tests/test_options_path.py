@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import typer
 import webvtt
-from api_server import KEY_A, Server, client
+from api_server import KEY_A, Server, client, wait_job
 from fake_analysis import analyze as fake_analyze
 from fake_analysis import fake_analyzers
 from media_factory import knock, noise_floor, place, write_audio, write_video
@@ -103,21 +103,22 @@ def test_analyze_reuses_a_probe_and_carries_the_users_name(video_5fps: Path, mon
 
 
 # ------------------------------------------------------------------------------------------- the CLI
-def _cli() -> typer.Typer:
+def run_caption(monkeypatch: pytest.MonkeyPatch, *args: str | Path) -> None:
+    """``soundcue caption ARGS`` in this process, on the stand-in models."""
+    monkeypatch.setattr(captioning.pipeline, "load_analyzers", fake_analyzers)
     app = typer.Typer(add_completion=False)
     app.command()(caption)
-    return register_commands(app)
+    root = logging.getLogger()
+    level = root.level
+    result = CliRunner().invoke(register_commands(app), ["caption", *map(str, args)])
+    root.setLevel(level)  # --quiet quietens the root logger of the process
+    assert result.exit_code == 0, result.output
 
 
 def test_cli_video_then_wav_each_on_its_own_grid(video_5fps: Path, knocks_wav_odd: Path, tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """A 5 fps video followed by a WAV in one run: the WAV is not left on the 5 fps grid."""
-    monkeypatch.setattr(captioning.pipeline, "load_analyzers", fake_analyzers)
-    root = logging.getLogger()
-    level = root.level
-    result = CliRunner().invoke(_cli(), ["caption", str(video_5fps), str(knocks_wav_odd), "-o", str(tmp_path)])
-    root.setLevel(level)
-    assert result.exit_code == 0, result.output
+    run_caption(monkeypatch, video_5fps, knocks_wav_odd, "-o", tmp_path)
     for path in (video_5fps, knocks_wav_odd):
         written = (tmp_path / path.stem / "captions.vtt").read_text(encoding="utf-8")
         assert written == render_vtt(fake_analyze(path)), path.name
@@ -142,12 +143,7 @@ def test_service_and_cli_give_the_same_cues(server: Server, video_5fps: Path, tm
     expected = render_vtt(fake_analyze(video_5fps))
     assert r.text == expected
     assert starts_ms(r.text) == [5000, 6600]  # the frames the knocks at 5.08 and 6.76 s fall in, at 5 fps
-    monkeypatch.setattr(captioning.pipeline, "load_analyzers", fake_analyzers)
-    root = logging.getLogger()
-    level = root.level
-    result = CliRunner().invoke(_cli(), ["caption", str(video_5fps), "-o", str(tmp_path), "-q"])
-    root.setLevel(level)
-    assert result.exit_code == 0, result.output
+    run_caption(monkeypatch, video_5fps, "-o", tmp_path, "-q")
     assert (tmp_path / "clip" / "captions.vtt").read_text(encoding="utf-8") == r.text
 
 
@@ -155,8 +151,6 @@ def test_service_results_name_the_upload_not_the_server_path(server: Server, vid
     with client(server, KEY_A) as http, video_5fps.open("rb") as f:
         r = http.post("/v1/jobs", files={"file": ("holiday clip.mp4", f)},
                       data={"options": json.dumps({"outputs": ["events", "vtt", "haptics"]})})
-        from api_server import wait_job
-
         job = wait_job(http, r.json()["id"])
         assert job["status"] == "succeeded", job
         texts = {res["name"]: http.get(f"/v1/jobs/{job['id']}/{res['name']}").text for res in job["results"]}
