@@ -24,6 +24,7 @@ from typing import Any
 import av
 import numpy as np
 
+from captioning.analysis.types import ANALYSIS_SHORT_SIDE, VideoFrame
 from captioning.errors import InvalidOptionsError, MediaDecodeError, MediaNotFoundError, NoAudioStreamError
 from captioning.events import MediaInfo, StreamInfo
 from captioning.paths import input_problem
@@ -245,46 +246,143 @@ def iter_audio(
 ) -> Iterator[AudioChunk]:
     """Decode the chosen audio stream (``info.audio``) of a probed file into mono float32 chunks.
 
-    Chunks are contiguous from media time 0 (see :class:`MediaInfo`): sample ``i`` is at
-    ``i / sample_rate`` s of media time, whatever the stream's start time, timestamp holes or edit lists.
-    Any channel count is mixed down; the mono mix keeps sounds whose channels are in opposite polarity.
-    Memory stays bounded by ``chunk_s``.
+    The audio half of :func:`iter_media` (same guarantees and errors).
+    """
+    for item in iter_media(info, audio=True, video=False, sample_rate=sample_rate, chunk_s=chunk_s):
+        assert isinstance(item, AudioChunk)
+        yield item
+
+
+def iter_media(
+    info: MediaInfo, *, audio: bool = True, video: bool = False, sample_rate: int = ANALYSIS_SAMPLE_RATE,
+    chunk_s: float = CHUNK_S, short_side: int = ANALYSIS_SHORT_SIDE,
+) -> Iterator[AudioChunk | VideoFrame]:
+    """ONE demux and decode pass over a probed file: audio chunks and video frames, on the media timeline.
+
+    Audio (``audio=True``): the chosen stream (``info.audio``) as contiguous mono float32 chunks from media
+    time 0 (see :class:`MediaInfo`): sample ``i`` is at ``i / sample_rate`` s of media time, whatever the
+    stream's start time, timestamp holes or edit lists. Any channel count is mixed down; the mono mix keeps
+    sounds whose channels are in opposite polarity. Memory stays bounded by ``chunk_s``.
+
+    Video (``video=True``): every decoded frame of the first real video stream (``info.video``; cover art is
+    not video) as a :class:`VideoFrame`: upright (the stream's display rotation applied), RGB, downscaled
+    so its short side is at most ``short_side`` pixels, timed by its presentation timestamp in media
+    seconds (variable frame rates keep their real spacing). Frames are yielded as they are decoded, at most
+    the file's audio/video interleaving ahead of the audio, so memory does not grow with duration.
+
+    Items of the two kinds are interleaved in decoding order; each kind is in time order.
 
     Raises:
-        NoAudioStreamError: the file has no audio stream.
+        NoAudioStreamError: ``audio`` is asked for and the file has no audio stream.
         MediaDecodeError: decoding fails, or the file is truncated (its timeline ends well before the end
             it declares).
+        ValueError: neither ``audio`` nor ``video`` is asked for.
     """
-    audio = info.audio
-    if audio is None:
+    if not (audio or video):
+        raise ValueError("iter_media needs audio=True or video=True")
+    track = info.audio
+    if audio and track is None:
         raise NoAudioStreamError(f"{info.path}: no audio stream (streams: "
                                  f"{', '.join(s.type for s in info.streams) or 'none'})")
+    picture = info.video if video else None
     chunk_len = int(round(chunk_s * sample_rate))
     pending: list[np.ndarray] = []  # each shape=(1, n) mono or (3, n) mono, left, right
     pending_n = 0
     emitted = 0  # samples yielded so far
     extent = _Extent(info.start_time)
+    what = "audio" if not video else "video" if not audio else "media"
     try:
         with av.open(info.path) as container:
-            stream = next(s for s in container.streams.audio if s.index == audio.index)
-            stream.codec_context.thread_type = "AUTO"
-            frames = _float_frames(_decoded_frames(container, stream, extent))
-            timeline = _on_timeline(frames, info.start_time, info.duration, info.path)
-            for block in _mixed(_resampled(_coalesced(timeline), sample_rate), sample_rate):
-                pending.append(block)
-                pending_n += block.shape[1]
-                while pending_n >= chunk_len:
-                    buf = np.concatenate(pending, axis=1)
-                    yield _chunk(emitted / sample_rate, buf[:, :chunk_len])
-                    emitted += chunk_len
-                    rest = buf[:, chunk_len:]
-                    pending, pending_n = ([rest] if rest.shape[1] else []), rest.shape[1]
+            stream = None
+            if audio and track is not None:
+                stream = next(s for s in container.streams.audio if s.index == track.index)
+                stream.codec_context.thread_type = "AUTO"
+            frames_out = _VideoOut(container, picture, info.start_time, short_side)
+            if stream is None:  # pictures only
+                for packet in container.demux(*([container.streams[frames_out.index]]
+                                                 if frames_out.index is not None else [])):
+                    extent.note(packet)
+                    frames_out.decode(packet)
+                    yield from frames_out.take()
+                frames_out.flush(container)
+                yield from frames_out.take()
+            else:
+                frames = _float_frames(_decoded_frames(container, stream, extent, frames_out))
+                timeline = _on_timeline(frames, info.start_time, info.duration, info.path)
+                for block in _mixed(_resampled(_coalesced(timeline), sample_rate), sample_rate):
+                    yield from frames_out.take()
+                    pending.append(block)
+                    pending_n += block.shape[1]
+                    while pending_n >= chunk_len:
+                        buf = np.concatenate(pending, axis=1)
+                        yield _chunk(emitted / sample_rate, buf[:, :chunk_len])
+                        emitted += chunk_len
+                        rest = buf[:, chunk_len:]
+                        pending, pending_n = ([rest] if rest.shape[1] else []), rest.shape[1]
+                yield from frames_out.take()
     except av.FFmpegError as e:
-        raise MediaDecodeError(f"{info.path}: audio cannot be decoded ({_reason(e)})") from e
+        raise MediaDecodeError(f"{info.path}: {what} cannot be decoded ({_reason(e)})") from e
     if pending_n:
         yield _chunk(emitted / sample_rate, np.concatenate(pending, axis=1))
         emitted += pending_n
-    _check_complete(info, audio, emitted / sample_rate, extent.end)
+    if audio and track is not None:
+        _check_complete(info, track, emitted / sample_rate, extent.end)
+
+
+class _VideoOut:
+    """Decodes the packets of the analysed video stream into VideoFrames, held until :meth:`take`."""
+
+    def __init__(self, container: av.container.InputContainer, stream: StreamInfo | None, origin: float,
+                 short_side: int) -> None:
+        self.index = stream.index if stream is not None else None
+        self.origin = origin
+        self.short_side = short_side
+        self.ready: list[VideoFrame] = []
+        self.count = 0
+        self.bad = 0
+        if self.index is not None:
+            vs = container.streams[self.index]
+            vs.codec_context.thread_type = "AUTO"
+
+    def decode(self, packet: av.Packet[Any]) -> None:
+        try:
+            frames = packet.decode()
+        except av.error.InvalidDataError:
+            self.bad += 1
+            return
+        for f in frames:
+            if isinstance(f, av.VideoFrame):
+                self._add(f)
+
+    def _add(self, f: av.VideoFrame) -> None:
+        t = _seconds(f.pts, f.time_base)
+        if t is None or f.width <= 0 or f.height <= 0:
+            return
+        scale = min(1.0, self.short_side / min(f.width, f.height))
+        w = max(2, int(round(f.width * scale / 2)) * 2)
+        h = max(2, int(round(f.height * scale / 2)) * 2)
+        rgb: np.ndarray = f.reformat(width=w, height=h, format="rgb24", interpolation="FAST_BILINEAR").to_ndarray()
+        turns = int(round((f.rotation or 0) / 90)) % 4
+        if turns:  # FFmpeg's display rotation is counter-clockwise degrees; players turn the picture so
+            rgb = np.ascontiguousarray(np.rot90(rgb, turns))
+        self.ready.append(VideoFrame(index=self.count, t=round(t - self.origin, 6), rgb=rgb))
+        self.count += 1
+
+    def flush(self, container: av.container.InputContainer) -> None:
+        if self.index is None:
+            return
+        try:
+            vs = container.streams[self.index]
+            assert isinstance(vs, av.VideoStream)
+            for f in vs.decode(None):
+                if isinstance(f, av.VideoFrame):
+                    self._add(f)
+        except av.FFmpegError:
+            pass
+
+    def take(self) -> Iterator[VideoFrame]:
+        out, self.ready = self.ready, []
+        yield from out
 
 
 def _chunk(start: float, rows: np.ndarray) -> AudioChunk:
@@ -323,16 +421,22 @@ class _Extent:
             self.end = max(self.end, end - self.origin)
 
 
-def _decoded_frames(container: av.container.InputContainer, stream: av.AudioStream,
-                    extent: _Extent) -> Iterator[av.AudioFrame]:
+def _decoded_frames(container: av.container.InputContainer, stream: av.AudioStream | None,
+                    extent: _Extent, video: _VideoOut | None = None) -> Iterator[av.AudioFrame]:
     """Audio frames in order; a damaged packet is skipped with a warning, as players do.
 
-    Every stream is demuxed (only ``stream`` is decoded) so ``extent`` learns where the file ends.
+    Every stream is demuxed (only ``stream``, and the video stream of ``video`` if any, are decoded) so
+    ``extent`` learns where the file ends. Decoded video frames wait in ``video`` for the caller.
     """
     bad = 0
     pictures = {s.index for s in container.streams if _is_picture(s)}
+    audio_index = stream.index if stream is not None else None
     for packet in container.demux():
-        if packet.stream.index != stream.index:
+        if video is not None and packet.stream.index == video.index:
+            extent.note(packet)
+            video.decode(packet)
+            continue
+        if packet.stream.index != audio_index:
             if packet.stream.index not in pictures:
                 extent.note(packet)
             continue
@@ -346,6 +450,10 @@ def _decoded_frames(container: av.container.InputContainer, stream: av.AudioStre
                                        f"{MAX_DAMAGED_PACKETS} undecodable packets)") from None
             continue
         yield from (f for f in frames if isinstance(f, av.AudioFrame))
+    if video is not None:
+        video.flush(container)
+        if video.bad:
+            logger.warning("%s: skipped %d damaged video packet(s)", container.name, video.bad)
     if bad:
         logger.warning("%s: skipped %d damaged audio packet(s); the result may miss sounds there",
                        container.name, bad)
