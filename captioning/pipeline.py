@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from captioning.analysis.audio import FeatureExtractor
 from captioning.detection import DetectionOptions, detect_events
 from captioning.errors import InvalidOptionsError, MediaError, ModelLoadError
 from captioning.events import Analysis, MediaInfo, SoundEvent
-from captioning.features import FeatureExtractor
 from captioning.media import ANALYSIS_SAMPLE_RATE, iter_audio, probe
 from captioning.options import option
 from captioning.progress import ProgressHook, no_progress
@@ -143,12 +143,9 @@ def analyze(
         extractor.push(chunk.samples, chunk.stereo)
         hook("analyze", completed=min(total, chunk.start + chunk.samples.size / ANALYSIS_SAMPLE_RATE), total=total)
     feats = extractor.finish()
-    tagger = analyzers.tagger
     try:
-        events: tuple[SoundEvent, ...] = detect_events(
-            feats, analyzers.vocabulary, tagger.class_names, [c.mid for c in tagger.classes],
-            options.detection, ambience=options.ambience,
-        )
+        events: tuple[SoundEvent, ...] = detect_events(feats, analyzers.vocabulary, options.detection,
+                                                       ambience=options.ambience)
     finally:
         feats.close()
     if options.min_confidence > 0:

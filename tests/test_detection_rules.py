@@ -13,9 +13,9 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
+from captioning.analysis.audio import Features, FrameStore
 from captioning.detection import DetectionOptions, detect_events
 from captioning.events import SoundEvent
-from captioning.features import Features, FrameStore
 from captioning.vocabulary import Vocabulary, load_vocabulary
 from models import yamnet as yam
 
@@ -71,13 +71,13 @@ def build(duration: float, bursts: Sequence[Span] = (), scores: dict[str, Sequen
         vad[int(t0 / 0.032):int(t1 / 0.032)] = p
     return Features(duration=duration, frame_s=FRAME_S, level_db=level.astype(np.float32),
                     centroid_hz=np.full(n, 1000.0, np.float32), logmel=logmel.astype(np.float16),
-                    patch_hop=HOP, scores=probs.astype(np.float16), speech=vad.astype(np.float32))
+                    patch_hop=HOP, scores=probs.astype(np.float16), speech=vad.astype(np.float32),
+                    class_names=tuple(names))
 
 
 def detect(feat: Features, vocab: Vocabulary, classes: Sequence[yam.AudioSetClass], **opts: float
            ) -> list[SoundEvent]:
-    return list(detect_events(feat, vocab, [c.name for c in classes], [c.mid for c in classes],
-                              DetectionOptions(**opts)))  # type: ignore[arg-type]
+    return list(detect_events(feat, vocab, DetectionOptions(**opts)))  # type: ignore[arg-type]
 
 
 def foreground(events: Sequence[SoundEvent]) -> list[SoundEvent]:

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from captioning.features import Features, FrameStore
-from models import yamnet as yam
+from captioning.analysis.audio import Features, FrameStore
 
 
 @dataclass(frozen=True)
@@ -205,7 +204,7 @@ def _onset_time(raw: np.ndarray, j: int, stop: int, feat: Features, opts: Detect
         k += 1
     if k >= min(stop, j + 5):
         k = j
-    window_end = (k * yam.STFT_HOP + yam.STFT_WINDOW) / yam.SAMPLE_RATE
+    window_end = k * feat.frame_s + feat.window_s
     return max(0.0, window_end - opts.onset_lag_s)
 
 

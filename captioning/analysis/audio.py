@@ -149,8 +149,14 @@ class Features:
         patch_hop: frames between successive YAMNet patches.
         scores: shape=(n_patches, 521), float16 YAMNet probabilities (an array or a :class:`FrameStore`);
             patch ``j`` covers frames ``[j * patch_hop, j * patch_hop + 96)``.
-        speech: shape=(n_vad,), Silero speech probability per 32 ms chunk.
+        speech: shape=(n_vad,), speech probability per ``speech_hop_s`` chunk.
         lr_power: shape=(2, n_frames), left/right power per frame for stereo sources, else None.
+        window_s: length of each frame's analysis window (s); frame ``i`` spans
+            ``[i * frame_s, i * frame_s + window_s)``.
+        patch_frames: frames per tagger patch.
+        class_names: the tagger's class for each column of ``scores`` (AudioSet display names).
+        class_ids: the same classes' AudioSet ids ("/m/..."), or empty.
+        speech_hop_s: seconds per ``speech`` value.
     """
 
     duration: float
@@ -162,6 +168,11 @@ class Features:
     scores: np.ndarray | FrameStore
     speech: np.ndarray
     lr_power: np.ndarray | None = None
+    window_s: float = 0.025
+    patch_frames: int = 96
+    class_names: tuple[str, ...] = ()
+    class_ids: tuple[str, ...] = ()
+    speech_hop_s: float = 0.032
 
     def close(self) -> None:
         """Release the temporary files of spilled stores (the features are unusable afterwards)."""
@@ -175,12 +186,12 @@ class Features:
 
     def frame_time(self, i: np.ndarray | int) -> np.ndarray:
         """Centre time (s) of frame(s) ``i``."""
-        return (np.asarray(i) * yam.STFT_HOP + yam.STFT_WINDOW / 2) / yam.SAMPLE_RATE
+        return np.asarray(np.asarray(i) * self.frame_s + self.window_s / 2)
 
     def patch_span(self, j: np.ndarray | int) -> tuple[np.ndarray, np.ndarray]:
         """(start, end) seconds covered by YAMNet patch(es) ``j``."""
-        start = np.asarray(j) * self.patch_hop * FRAME_S
-        return start, start + (yam.PATCH_FRAMES - 1) * FRAME_S + yam.STFT_WINDOW / yam.SAMPLE_RATE
+        start = np.asarray(j) * self.patch_hop * self.frame_s
+        return start, start + (self.patch_frames - 1) * self.frame_s + self.window_s
 
 
 class FeatureExtractor:
@@ -281,6 +292,11 @@ class FeatureExtractor:
             scores=self._scores,
             speech=cat(self._speech, (0,)),
             lr_power=_cat_balance(self._balance),
+            window_s=yam.STFT_WINDOW / yam.SAMPLE_RATE,
+            patch_frames=yam.PATCH_FRAMES,
+            class_names=tuple(self._tagger.class_names),
+            class_ids=tuple(c.mid for c in self._tagger.classes),
+            speech_hop_s=vad_model.CHUNK_S,
         )
 
 

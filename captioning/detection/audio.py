@@ -1,8 +1,8 @@
-"""Detection: per-frame features and tagger scores -> a list of SoundEvents.
+"""Audio detection: per-frame features and tagger scores -> a list of SoundEvents.
 
 The approach (issue 2), in order:
 
-1-2. **Background model and class-agnostic segments**: see :mod:`captioning.segments`.
+1-2. **Background model and class-agnostic segments**: see :mod:`captioning.detection.segments`.
 3. **Labelling.** YAMNet runs on dense patches (every 50 ms). For a segment we pool the patches that hold most
    of it, subtract each class's file-level background score, drop classes that cannot be a caption
    (speech is dialogue; "Silence", room tone), and prefer specific classes over ontology roots.
@@ -20,9 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from captioning.events import ENVELOPE_RATE_HZ, SoundEvent, sort_events
-from captioning.features import Features, FrameStore
-from captioning.segments import (
+from captioning.analysis.audio import Features, FrameStore
+from captioning.detection.segments import (
     Background,
     DetectionOptions,
     background_model,
@@ -31,10 +30,8 @@ from captioning.segments import (
     peak_50ms,
     running_level,
 )
+from captioning.events import ENVELOPE_RATE_HZ, SoundEvent, sort_events
 from captioning.vocabulary import Vocabulary, VocabularyEntry
-
-__all__ = ["DetectionOptions", "Labeller", "detect_events"]
-
 
 _SPECIFICITY_WEIGHT = {1: 0.3, 2: 0.8, 3: 1.0}
 _UNMAPPED_WEIGHT = 0.5
@@ -137,9 +134,8 @@ class Labeller:
         sp = self.feat.speech
         if sp.size == 0:
             return 0.0
-        from models.vad import CHUNK_S
-
-        i0, i1 = int(start / CHUNK_S), max(int(start / CHUNK_S) + 1, int(np.ceil(end / CHUNK_S)))
+        hop = self.feat.speech_hop_s
+        i0, i1 = int(start / hop), max(int(start / hop) + 1, int(np.ceil(end / hop)))
         return float(np.mean(sp[i0:i1] > self.opts.speech_threshold)) if i0 < sp.size else 0.0
 
     def label(self, start: float, end: float) -> _Label:
@@ -180,14 +176,18 @@ def _entry_for(label: _Label, vocab: Vocabulary) -> VocabularyEntry | None:
 def detect_events(
     feat: Features,
     vocab: Vocabulary,
-    class_names: Sequence[str],
-    class_ids: Sequence[str],
     opts: DetectionOptions | None = None,
     *,
     ambience: bool = True,
 ) -> tuple[SoundEvent, ...]:
-    """Turn one file's features into sorted SoundEvents (see module docstring for the method)."""
+    """Turn one file's audio features into sorted SoundEvents (see module docstring for the method).
+
+    The tagger's classes are the columns of ``feat.scores``, named by ``feat.class_names`` (ids in
+    ``feat.class_ids``, or none).
+    """
     opts = opts or DetectionOptions()
+    class_names = list(feat.class_names)
+    class_ids = list(feat.class_ids) or [""] * len(class_names)
     if feat.n_frames == 0:
         return ()
     bg = background_model(feat, opts)
