@@ -89,7 +89,9 @@ class JobOptions(_Model):
     )
     min_confidence: float = _declared("analysis", "min_confidence", ge=0.0, le=1.0)
     ambience: bool = _declared("analysis", "ambience")
+    audio: bool = _declared("analysis", "audio")
     visual: bool = _declared("analysis", "visual")
+    analysis_fps: float = _declared("analysis", "analysis_fps", ge=1.0, le=30.0)
     audio_stream: int | None = _declared("analysis", "audio_stream", ge=0)
     captions: CaptionSettings = Field(default_factory=CaptionSettings)
     haptics: HapticSettings = Field(default_factory=HapticSettings)
@@ -136,8 +138,6 @@ class JobOptions(_Model):
             reasons.append(f"{', '.join(foley)}: Foley audio options, but Foley audio is not implemented yet")
         if self.background_music.enabled:
             reasons.append("background_music.enabled: background music is not implemented yet")
-        if self.visual:
-            reasons.append("visual: visual sound detection is not implemented yet")
         return reasons
 
 

@@ -14,15 +14,20 @@ import dataclasses
 import functools
 import logging
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from captioning.analysis.audio import FeatureExtractor
+from captioning.analysis.types import FrameAnalyzer
+from captioning.analysis.video import FrameRouter
 from captioning.detection import DetectionOptions, detect_events
-from captioning.errors import InvalidOptionsError, MediaError, ModelLoadError
+from captioning.detection.fusion import fuse
+from captioning.detection.visual import visual_events
+from captioning.errors import InvalidOptionsError, MediaError, ModelLoadError, NoAudioStreamError
 from captioning.events import Analysis, MediaInfo, SoundEvent
-from captioning.media import ANALYSIS_SAMPLE_RATE, iter_audio, probe
+from captioning.media import ANALYSIS_SAMPLE_RATE, AudioChunk, iter_media, probe
 from captioning.options import option
 from captioning.progress import ProgressHook, no_progress
 from captioning.vocabulary import Vocabulary, load_vocabulary
@@ -42,7 +47,11 @@ class AnalysisOptions:
         min_confidence: events below this confidence are dropped from the result (0 keeps all; caption
             renderers apply their own, stricter threshold and list what they leave out).
         ambience: report steady backgrounds (wind, rain, birdsong) as one background event each.
-        visual: detect sounds from the pictures (not implemented yet; True raises InvalidOptionsError).
+        audio: analyse the audio track (False: treat the clip as silent, find its sounds in the pictures).
+        visual: analyse the pictures (shot cuts, motion onsets, pose, frame classes); audio-only inputs skip
+            it silently.
+        analysis_fps: frames per second given to the pose analyzer (motion onsets see every frame, scene
+            classification about 2 per second).
         max_duration_s: refuse media longer than this (None: no limit).
         audio_stream: container index of the audio stream to analyse (as ffprobe numbers streams; recorded
             in ``MediaInfo.audio_stream``); None: the default-disposition track.
@@ -52,7 +61,12 @@ class AnalysisOptions:
     min_confidence: float = option(0.0, flag="--min-event-confidence", help="Drop events below this confidence "
                                    "(0..1) from the result and every output; 0 keeps all.")
     ambience: bool = option(True, help="Report steady background sounds (wind, rain, birdsong), one event each.")
-    visual: bool = option(False, help="Detect sounds from the pictures (not implemented yet: refused).")
+    audio: bool = option(True, help="Analyse the audio track; --no-audio treats the clip as silent and finds "
+                         "its sounds in the pictures.")
+    visual: bool = option(True, help="Analyse the pictures (shot cuts, motion, pose, scene) to find and name "
+                          "sounds; audio-only inputs skip it.")
+    analysis_fps: float = option(12.0, metavar="FPS", help="Frames per second for pose (footsteps, claps), "
+                                 "1-30; motion onsets use every frame.")
     max_duration_s: float | None = None
     audio_stream: int | None = option(
         None, metavar="N", help="Analyse the audio stream with this container index (as ffprobe numbers streams, "
@@ -63,8 +77,10 @@ class AnalysisOptions:
     def __post_init__(self) -> None:
         if not 0.0 <= self.min_confidence <= 1.0:
             raise InvalidOptionsError(f"min_confidence must be within 0..1, got {self.min_confidence}")
-        if self.visual:
-            raise InvalidOptionsError("visual detection is not implemented yet; analyse the audio track")
+        if not (self.audio or self.visual):
+            raise InvalidOptionsError("audio and visual analysis are both off: nothing would be analysed")
+        if not 1.0 <= self.analysis_fps <= 30.0:
+            raise InvalidOptionsError(f"analysis_fps must be within 1..30 frames per second, got {self.analysis_fps}")
         if self.max_duration_s is not None and self.max_duration_s <= 0:
             raise InvalidOptionsError(f"max_duration_s must be positive, got {self.max_duration_s}")
         if self.audio_stream is not None and self.audio_stream < 0:
@@ -74,13 +90,23 @@ class AnalysisOptions:
         return dataclasses.asdict(self)
 
 
+#: Builds a fresh set of frame analyzers (they hold per-video state) for one input.
+VisualFactory = Callable[[AnalysisOptions], Sequence[FrameAnalyzer[Any]]]
+
+
 @dataclass(frozen=True)
 class Analyzers:
-    """The loaded models, shared by every input of a run (load once with :func:`load_analyzers`)."""
+    """The loaded models, shared by every input of a run (load once with :func:`load_analyzers`).
+
+    ``visual`` makes the frame analyzers of one input (None: no visual stages available).
+    ``visual_versions`` names the visual models for ``Analysis.models``.
+    """
 
     tagger: Any  # models.yamnet.YamNet
     vad: Any  # models.vad.SileroVAD
     vocabulary: Vocabulary
+    visual: VisualFactory | None = None
+    visual_versions: tuple[tuple[str, str], ...] = ()
 
     @property
     def versions(self) -> dict[str, str]:
@@ -89,16 +115,26 @@ class Analyzers:
 
 @functools.lru_cache(maxsize=1)
 def load_analyzers() -> Analyzers:
-    """Load every model once per process (cached). Raises ModelLoadError with a fix when one is missing."""
+    """Load every model once per process (cached). Raises ModelLoadError with a fix when one is missing.
+
+    The visual models (pose, frame classifier) load lazily, on the first video that needs them.
+    """
     from models.errors import ModelUnavailableError
     from models.vad import load_vad
     from models.yamnet import load_yamnet
 
     try:
         tagger = load_yamnet(num_threads=TAGGER_THREADS)
-        return Analyzers(tagger=tagger, vad=load_vad(), vocabulary=load_vocabulary())
+        return Analyzers(tagger=tagger, vad=load_vad(), vocabulary=load_vocabulary(), visual=frame_analyzers)
     except ModelUnavailableError as e:
         raise ModelLoadError(str(e)) from e
+
+
+def frame_analyzers(options: AnalysisOptions) -> list[FrameAnalyzer[Any]]:
+    """The frame analyzers of one video: shot cuts, motion onsets, pose (footsteps, claps), scene classes."""
+    from captioning.analysis import registry
+
+    return registry.build(options.analysis_fps)
 
 
 def analyze(
@@ -135,22 +171,58 @@ def analyze(
         raise MediaError(f"{info.path}: media is {info.duration:.0f} s long, the limit is "
                          f"{options.max_duration_s:.0f} s")
     analyzers = analyzers or load_analyzers()
+    run_audio = options.audio and info.audio is not None
+    run_visual = options.visual and info.video is not None and analyzers.visual is not None
+    if not (run_audio or run_visual):
+        raise _nothing_to_analyse(info, options, visual_available=analyzers.visual is not None)
     t0 = time.perf_counter()
     total = max(info.duration, 1e-3)
     hook("decode", completed=0.0, total=total)
-    extractor = FeatureExtractor(analyzers.tagger, analyzers.vad)
-    for chunk in iter_audio(info):
-        extractor.push(chunk.samples, chunk.stereo)
-        hook("analyze", completed=min(total, chunk.start + chunk.samples.size / ANALYSIS_SAMPLE_RATE), total=total)
-    feats = extractor.finish()
-    try:
-        events: tuple[SoundEvent, ...] = detect_events(feats, analyzers.vocabulary, options.detection,
-                                                       ambience=options.ambience)
-    finally:
-        feats.close()
+    extractor = FeatureExtractor(analyzers.tagger, analyzers.vad) if run_audio else None
+    router = FrameRouter(analyzers.visual(options)) if run_visual and analyzers.visual is not None else None
+    done = 0.0
+    for item in iter_media(info, audio=run_audio, video=run_visual):
+        if isinstance(item, AudioChunk):
+            assert extractor is not None
+            extractor.push(item.samples, item.stereo)
+            done = max(done, item.start + item.samples.size / ANALYSIS_SAMPLE_RATE)
+        else:
+            assert router is not None
+            router.push(item)
+            if not run_audio:
+                done = max(done, item.t)
+        hook("analyze", completed=min(total, done), total=total)
+    events: tuple[SoundEvent, ...] = ()
+    if extractor is not None:
+        feats = extractor.finish()
+        try:
+            events = detect_events(feats, analyzers.vocabulary, options.detection, ambience=options.ambience)
+        finally:
+            feats.close()
+    models = dict(analyzers.versions) if run_audio else {}
+    if router is not None:
+        obs = router.finish()
+        seen = visual_events(obs, analyzers.vocabulary, info.duration)
+        events = fuse(events, seen, obs, analyzers.vocabulary, audio_analysed=run_audio)
+        models.update({f"visual_{name}": name for name in obs.analyzers})
+        models.update(dict(analyzers.visual_versions))
     if options.min_confidence > 0:
         events = tuple(e for e in events if e.confidence >= options.min_confidence)
     hook("detect", completed=total, total=total)
     logger.info("%s: %d events in %.2f s", info.path, len(events), time.perf_counter() - t0)
     media = info if name is None else dataclasses.replace(info, path=name)
-    return Analysis(media=media, events=events, models=analyzers.versions, options=options.to_dict())
+    return Analysis(media=media, events=events, models=models, options=options.to_dict())
+
+
+def _nothing_to_analyse(info: MediaInfo, options: AnalysisOptions, *, visual_available: bool) -> MediaError:
+    kinds = ", ".join(s.type for s in info.streams) or "none"
+    if info.audio is None and info.video is None:
+        return NoAudioStreamError(f"{info.path}: no audio or video stream to analyse (streams: {kinds})")
+    if info.video is None:
+        return MediaError(f"{info.path}: the audio is turned off (--no-audio) and the file has no video to "
+                          f"analyse instead (streams: {kinds})")
+    if not visual_available:
+        return NoAudioStreamError(f"{info.path}: no audio stream, and this installation has no visual analyzers "
+                                  f"to find the sounds in the pictures (streams: {kinds})")
+    return NoAudioStreamError(f"{info.path}: no audio stream, and visual analysis is turned off (--no-visual); "
+                              f"turn it on to find the sounds in the pictures (streams: {kinds})")

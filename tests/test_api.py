@@ -271,7 +271,6 @@ def test_idempotency_key_returns_the_same_job(http: httpx.Client, knocks_wav: Pa
     ({"profile": "cartoon"}, "profile"),
     ({"sync": "second"}, "sync"),
     ({"background_music": {"enabled": True, "intensity": 0.3}}, "background music"),
-    ({"visual": True}, "visual"),
 ])
 def test_unimplemented_options_are_refused(http: httpx.Client, knocks_wav: Path, options: dict[str, Any],
                                            word: str) -> None:

@@ -67,12 +67,12 @@ def test_silence_gives_empty_valid_tracks(silence_wav: Path, tmp_path: Path) -> 
 
 def test_bad_inputs_exit_2_with_one_line_each(tmp_path: Path, video_only_mp4: Path, truncated_mp3: Path) -> None:
     out = tmp_path / "out"
-    r = soundcue("caption", tmp_path / "missing.wav", video_only_mp4, truncated_mp3, "-o", out)
+    r = soundcue("caption", tmp_path / "missing.wav", video_only_mp4, truncated_mp3, "-o", out, "--no-visual")
     assert r.returncode == 2
     lines = [line for line in r.stderr.splitlines() if line.startswith("soundcue: error:")]
     assert len(lines) == 3, r.stderr
     assert "missing.wav" in lines[0] and "no such file" in lines[0]
-    assert "video_only.mp4" in lines[1] and "no audio stream" in lines[1]
+    assert "video_only.mp4" in lines[1] and "no audio stream" in lines[1] and "--no-visual" in lines[1]
     assert "truncated.mp3" in lines[2] and "truncated" in lines[2]
     assert "Traceback" not in r.stderr
     assert not out.exists() or list(out.iterdir()) == []

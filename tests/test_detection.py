@@ -79,7 +79,8 @@ def test_min_confidence_filters(knocks_wav: Path) -> None:
     assert analyze(knocks_wav, AnalysisOptions(min_confidence=1.0)).events == ()
 
 
-@pytest.mark.parametrize("kw", [{"min_confidence": 2.0}, {"visual": True}, {"max_duration_s": -1.0}])
+@pytest.mark.parametrize("kw", [{"min_confidence": 2.0}, {"audio": False, "visual": False}, {"analysis_fps": 0.5},
+                                {"max_duration_s": -1.0}])
 def test_invalid_options(kw: dict[str, object]) -> None:
     with pytest.raises(InvalidOptionsError):
         AnalysisOptions(**kw)  # type: ignore[arg-type]

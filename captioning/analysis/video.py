@@ -1,0 +1,90 @@
+"""The visual side of the one decode pass: route each decoded frame to the frame analyzers that want it.
+
+Each analyzer declares the frame rate it wants (``fps``; None: every decoded frame). A frame goes to an
+analyzer when at least ``1 / fps`` seconds (less a small tolerance) have passed since the last frame it got,
+so a 30 fps video gives a 2 fps classifier every 15th frame and a 25 fps one every 12th or 13th (the first
+frame at or after each tick of a regular ``1 / fps`` schedule).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from captioning.analysis.types import FrameAnalyzer, SceneContext, ShotCut, VideoFrame, VisualOnset
+
+
+@dataclass(frozen=True)
+class VisualObservations:
+    """What the frame analyzers saw in one video, times in media seconds.
+
+    Attributes:
+        cuts: shot cuts, in time order.
+        onsets: visual sound onsets (impacts, footsteps, claps), in time order.
+        scenes: one context per shot (or per stretch), in time order.
+        frames: decoded frames seen.
+        analyzers: name of each analyzer that ran.
+    """
+
+    cuts: tuple[ShotCut, ...] = ()
+    onsets: tuple[VisualOnset, ...] = ()
+    scenes: tuple[SceneContext, ...] = ()
+    frames: int = 0
+    analyzers: tuple[str, ...] = ()
+
+    def scene_at(self, t: float) -> SceneContext | None:
+        """The scene context whose span holds ``t`` (None if there is none)."""
+        return next((s for s in self.scenes if s.start <= t < s.end), self.scenes[-1] if self.scenes and
+                    t >= self.scenes[-1].start else None)
+
+    def shot_bounds(self, t: float) -> tuple[float, float]:
+        """(start, end) of the shot holding ``t``, from the cuts (end inf after the last cut)."""
+        start, end = 0.0, float("inf")
+        for cut in self.cuts:
+            if cut.t <= t:
+                start = cut.t
+            else:
+                end = cut.t
+                break
+        return start, end
+
+
+class FrameRouter:
+    """Feeds frames to analyzers at their rates and gathers their observations by type."""
+
+    def __init__(self, analyzers: Sequence[FrameAnalyzer[Any]]) -> None:
+        self.analyzers = list(analyzers)
+        self._due = [float("-inf")] * len(self.analyzers)
+        self.frames = 0
+
+    def push(self, frame: VideoFrame) -> None:
+        self.frames += 1
+        for k, a in enumerate(self.analyzers):
+            if a.fps is None:
+                a.push(frame)
+                continue
+            if frame.t + 1e-6 < self._due[k]:
+                continue
+            interval = 1.0 / a.fps
+            # a regular schedule (0, 1/fps, 2/fps, ...), restarted after a gap in the frames
+            due = self._due[k]
+            self._due[k] = (due if frame.t - due < interval else frame.t) + interval
+            a.push(frame)
+
+    def finish(self) -> VisualObservations:
+        cuts: list[ShotCut] = []
+        onsets: list[VisualOnset] = []
+        scenes: list[SceneContext] = []
+        for a in self.analyzers:
+            for item in a.finish() or ():
+                if isinstance(item, ShotCut):
+                    cuts.append(item)
+                elif isinstance(item, VisualOnset):
+                    onsets.append(item)
+                elif isinstance(item, SceneContext):
+                    scenes.append(item)
+        return VisualObservations(
+            cuts=tuple(sorted(cuts, key=lambda c: c.t)), onsets=tuple(sorted(onsets, key=lambda o: o.t)),
+            scenes=tuple(sorted(scenes, key=lambda s: s.start)), frames=self.frames,
+            analyzers=tuple(a.name for a in self.analyzers))

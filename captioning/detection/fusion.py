@@ -1,0 +1,117 @@
+"""Fusion: one event list from what was heard and what was seen.
+
+* **Confirmation.** An audio event with a visual onset within ``match_s`` of its onset is the same sound:
+  ``source`` becomes "audio+visual", its pan comes from the on-screen position (when the audio gave none:
+  mono sources), and its confidence rises by ``confirm_bonus``. The audio onset is kept: sound is timed to
+  the 10 ms grid, pictures only to the frame interval.
+* **Context.** What the shot shows re-ranks what the tagger heard: if the shot's scene context makes a
+  vocabulary label likely and the event's own AudioSet classes (or a visual impact at its onset) support
+  it, the event takes that label (a barbell on screen: "weights drop", not "subway train"); when the scene
+  supports none of the tagger's candidates, the label stays (off-screen sounds are common).
+* **Sight alone.** A visual event with no audio event near it is kept: with ``source="visual"`` and its own
+  confidence when the audio was not analysed (a silent clip), with its confidence capped at
+  ``unheard_confidence`` (left for review) when the audio was analysed but heard nothing there.
+* **Off screen.** Audio events with nothing visible stay as they are.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from captioning.analysis.video import VisualObservations
+from captioning.events import SoundEvent, sort_events
+from captioning.vocabulary import Vocabulary
+
+
+@dataclass(frozen=True)
+class FusionOptions:
+    """Units are in the names.
+
+    Attributes:
+        match_s: a visual onset this close to an audio onset is the same sound.
+        confirm_bonus: confidence added to an audio event that the pictures confirm.
+        context_weight: a scene label needs this weight to rename a heard sound.
+        unheard_confidence: cap on the confidence of a visual-only event when the audio heard nothing there.
+    """
+
+    match_s: float = 0.15
+    confirm_bonus: float = 0.15
+    context_weight: float = 0.3
+    unheard_confidence: float = 0.45
+
+
+def fuse(audio: Sequence[SoundEvent], visual: Sequence[SoundEvent], obs: VisualObservations, vocab: Vocabulary,
+         *, audio_analysed: bool, opts: FusionOptions | None = None) -> tuple[SoundEvent, ...]:
+    """Merge audio and visual events (see the module docstring); the result is sorted with fresh ids."""
+    opts = opts or FusionOptions()
+    out: list[SoundEvent] = []
+    used: set[int] = set()
+    for ev in audio:
+        if ev.background:
+            out.append(ev)
+            continue
+        match = _nearest(ev.start, visual, used, opts.match_s)
+        seen = visual[match] if match is not None else None
+        if match is not None:
+            used.add(match)
+        ev = _in_context(ev, obs, vocab, seen, opts)
+        if seen is not None:
+            ev = dataclasses.replace(
+                ev, source="audio+visual", confidence=round(min(1.0, ev.confidence + opts.confirm_bonus), 3),
+                pan=ev.pan if ev.pan is not None else seen.pan, material=ev.material or seen.material)
+        out.append(ev)
+    for k, ev in enumerate(visual):
+        if k in used:
+            continue
+        if audio_analysed and _overlaps_audio(ev, audio):
+            continue  # a step of a walk the audio already captions as footsteps, and the like
+        if audio_analysed:
+            ev = dataclasses.replace(ev, confidence=min(ev.confidence, opts.unheard_confidence))
+        out.append(ev)
+    return sort_events(out)
+
+
+def _nearest(t: float, events: Sequence[SoundEvent], used: set[int], within: float) -> int | None:
+    best, best_d = None, within
+    for k, ev in enumerate(events):
+        d = abs(ev.start - t)
+        if k not in used and d <= best_d:
+            best, best_d = k, d
+    return best
+
+
+def _overlaps_audio(ev: SoundEvent, audio: Sequence[SoundEvent]) -> bool:
+    return any(a.label == ev.label and a.start < ev.end and ev.start < a.end for a in audio if not a.background)
+
+
+def _in_context(ev: SoundEvent, obs: VisualObservations, vocab: Vocabulary, seen: SoundEvent | None,
+                opts: FusionOptions) -> SoundEvent:
+    """``ev`` renamed by the best scene label its evidence supports, or unchanged."""
+    scene = obs.scene_at(ev.start)
+    if scene is None:
+        return ev
+    heard = set(ev.audioset)
+    for label, weight in scene.labels:
+        if weight < opts.context_weight or label == ev.label:
+            if label == ev.label:
+                return ev  # the picture agrees with the ear
+            continue
+        entry = vocab.get(label)
+        if entry is None:
+            continue
+        supported = bool(heard & set(entry.audioset)) or (
+            seen is not None and seen.label == entry.label) or (
+            seen is not None and ev.kind == "abrupt" and entry.kind == "abrupt" and seen.category == "impact"
+            and entry.category in ("impact", "tools", "household", "sports"))
+        if supported:
+            caption = entry.caption_for(ev.end - ev.start)
+            matching = tuple(n for n in ev.audioset if n in entry.audioset)
+            rest = tuple(n for n in ev.audioset if n not in entry.audioset)
+            order = matching + rest
+            ids = dict(zip(ev.audioset, ev.audioset_ids, strict=False))
+            return dataclasses.replace(ev, label=entry.label, caption=caption, category=entry.category,
+                                       kind=entry.kind, audioset=order,
+                                       audioset_ids=tuple(ids.get(n, "") for n in order))
+    return ev

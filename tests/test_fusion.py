@@ -1,0 +1,124 @@
+"""Visual events and audio+visual fusion on hand-built observations: each rule by what it decides."""
+
+from __future__ import annotations
+
+import pytest
+
+from captioning.analysis.types import SceneContext, ShotCut, VisualOnset
+from captioning.analysis.video import FrameRouter, VisualObservations
+from captioning.detection.fusion import fuse
+from captioning.detection.visual import visual_events
+from captioning.events import SoundEvent
+from captioning.vocabulary import Vocabulary, load_vocabulary
+
+
+@pytest.fixture(scope="module")
+def vocab() -> Vocabulary:
+    return load_vocabulary()
+
+
+def onset(t: float, kind: str = "impact", x: float = 0.5, track: int | None = None, confidence: float = 0.8,
+          strength: float = 0.7) -> VisualOnset:
+    return VisualOnset(t=t, kind=kind, x=x, y=0.8, strength=strength, confidence=confidence, analyzer="test",
+                       track=track)
+
+
+def heard(start: float, label: str, audioset: tuple[str, ...], *, confidence: float = 0.6,
+          pan: float | None = None) -> SoundEvent:
+    return SoundEvent(start=start, end=start + 0.4, label=label, caption=label, category="vehicle",
+                      confidence=confidence, loudness=-20.0, audioset=audioset, audioset_ids=("",) * len(audioset),
+                      pan=pan)
+
+
+def test_steps_of_one_walker_are_one_footsteps_event_panned_with_him(vocab: Vocabulary) -> None:
+    obs = VisualObservations(onsets=tuple(onset(1.0 + 0.5 * k, "footstep", x=0.2 + 0.1 * k, track=1)
+                                          for k in range(5)))
+    (ev,) = visual_events(obs, vocab, duration=10.0)
+    assert ev.label == "footsteps" and ev.source == "visual" and ev.kind == "sustained"
+    assert ev.start == pytest.approx(1.0) and ev.end == pytest.approx(3.15)
+    assert ev.pan == pytest.approx(2 * 0.4 - 1, abs=1e-3)
+    assert ev.audioset == () and ev.centroid_hz is None
+
+
+def test_a_cut_or_a_pause_splits_the_steps(vocab: Vocabulary) -> None:
+    steps = [onset(t, "footstep", track=1) for t in (1.0, 1.5, 2.0, 6.0, 6.5, 7.0, 7.5)]
+    obs = VisualObservations(onsets=tuple(steps), cuts=(ShotCut(7.2, 1.0),))
+    events = visual_events(obs, vocab, duration=10.0)
+    assert [(e.start, e.label) for e in events] == [(1.0, "footsteps"), (6.0, "footsteps"), (7.5, "footsteps")]
+    assert events[2].kind == "abrupt"  # a single step
+
+
+def test_an_impact_is_named_by_what_the_shot_shows(vocab: Vocabulary) -> None:
+    scene = SceneContext(0.0, 10.0, classes=(("cleaver", 0.6),), labels=(("wood_chop", 0.7),),
+                         materials=(("wood", 0.8),))
+    obs = VisualObservations(onsets=(onset(2.0),), scenes=(scene,))
+    (ev,) = visual_events(obs, vocab, duration=10.0)
+    assert ev.label == "wood_chop" and ev.material == "wood"
+    bare = visual_events(VisualObservations(onsets=(onset(2.0),)), vocab, duration=10.0)
+    assert [e.label for e in bare] == ["thud"]
+
+
+def test_unsure_or_late_onsets_are_not_events(vocab: Vocabulary) -> None:
+    obs = VisualObservations(onsets=(onset(2.0, confidence=0.1), onset(12.0)))
+    assert visual_events(obs, vocab, duration=10.0) == ()
+
+
+def test_what_is_seen_confirms_what_is_heard(vocab: Vocabulary) -> None:
+    obs = VisualObservations(onsets=(onset(3.04, x=0.9),))
+    seen = visual_events(obs, vocab, duration=10.0)
+    (ev,) = fuse([heard(3.0, "knock", ("Knock",))], seen, obs, vocab, audio_analysed=True)
+    assert ev.source == "audio+visual" and ev.start == 3.0  # the audio onset is the finer one
+    assert ev.confidence == pytest.approx(0.75) and ev.pan == pytest.approx(0.8)
+    assert ev.label == "knock"
+
+
+def test_the_scene_renames_a_sound_its_evidence_supports(vocab: Vocabulary) -> None:
+    """The tagger's best guess was a train, but it also heard a thud, and the shot shows a hit."""
+    scene = SceneContext(0.0, 20.0, classes=(("dumbbell", 0.5),), labels=(("thud", 0.8),))
+    obs = VisualObservations(onsets=(onset(16.2),), scenes=(scene,))
+    ev = heard(16.18, "subway", ("Subway, metro, underground", "Rumble", "Thump, thud"))
+    (out,) = fuse([ev], visual_events(obs, vocab, 20.0), obs, vocab, audio_analysed=True)
+    assert out.label == "thud" and out.audioset[0] == "Thump, thud"
+    assert out.category == vocab["thud"].category
+
+
+def test_an_off_screen_sound_keeps_its_name(vocab: Vocabulary) -> None:
+    scene = SceneContext(0.0, 20.0, classes=(("dumbbell", 0.5),), labels=(("thud", 0.8),))
+    obs = VisualObservations(scenes=(scene,))
+    ev = heard(5.0, "dog_bark", ("Bark", "Dog"))
+    (out,) = fuse([ev], (), obs, vocab, audio_analysed=True)
+    assert out.label == "dog_bark" and out.source == "audio"
+
+
+def test_sight_alone_is_an_event_in_a_silent_clip_and_for_review_otherwise(vocab: Vocabulary) -> None:
+    obs = VisualObservations(onsets=(onset(4.0, confidence=0.9),))
+    seen = visual_events(obs, vocab, 10.0)
+    (silent,) = fuse([], seen, obs, vocab, audio_analysed=False)
+    assert silent.source == "visual" and silent.confidence == pytest.approx(0.9)
+    (unheard,) = fuse([], seen, obs, vocab, audio_analysed=True)
+    assert unheard.confidence <= 0.45
+
+
+class _Counter:
+    def __init__(self, fps: float | None) -> None:
+        self.name, self.fps, self.times = "counter", fps, []
+
+    def push(self, frame) -> None:  # type: ignore[no-untyped-def]
+        self.times.append(frame.t)
+
+    def finish(self) -> tuple[()]:
+        return ()
+
+
+def test_each_analyzer_gets_frames_at_its_own_rate() -> None:
+    import numpy as np
+
+    from captioning.analysis.types import VideoFrame
+
+    every, two = _Counter(None), _Counter(2.0)
+    router = FrameRouter([every, two])
+    for i in range(90):  # 3 s at 30 fps
+        router.push(VideoFrame(i, i / 30, np.zeros((2, 2, 3), np.uint8)))
+    obs = router.finish()
+    assert len(every.times) == 90 and obs.frames == 90
+    assert two.times == pytest.approx([0.0, 0.5, 1.0, 1.5, 2.0, 2.5], abs=1 / 30)
