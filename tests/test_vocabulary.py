@@ -250,3 +250,28 @@ def test_packaged_onomatopoeia(vocab: Vocabulary) -> None:
         assert not re.search(r"[\[\]()♪,]", word), (label, word)
         # a word that merely repeats the description says nothing ("[thud]" then "thud")
         assert word not in (entry.caption_abrupt, entry.caption_sustained), label
+
+
+VISUAL_LABELS = {  # labels that the pictures make possible (issue 10): label -> (abrupt, sustained) wording
+    "weights_drop": ("weights thud", "weights thudding"),
+    "chopping_food": ("knife chops", "knife chopping"),
+    "typing": ("typing", "typing"),
+    "ball_bounce": ("ball bounces", "ball bouncing"),
+    "pen_tap": ("pen taps", "pen tapping"),
+    "stick_hit": ("stick strikes", "stick striking"),
+    "punching_bag": ("punch thuds", "punches thudding"),
+}
+
+
+@pytest.mark.parametrize(("label", "wording"), sorted(VISUAL_LABELS.items()))
+def test_labels_that_sight_makes_possible(vocab: Vocabulary, label: str, wording: tuple[str, str]) -> None:
+    entry = vocab[label]
+    assert (entry.caption_abrupt, entry.caption_sustained) == wording
+    assert entry.role == "sound" and entry.foley != "none"
+
+
+def test_visual_only_rows_have_no_audioset_class(vocab: Vocabulary) -> None:
+    # Each AudioSet class stays on its one row: the tagger hears "Thump, thud"; the picture names the barbell.
+    visual_only = [e for e in vocab if not e.audioset and e.label != "sound"]
+    assert {"weights_drop", "ball_bounce", "pen_tap", "page_turn"} <= {e.label for e in visual_only}
+    assert all(e.role == "sound" and e.specificity == 3 for e in visual_only)
