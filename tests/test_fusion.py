@@ -122,3 +122,25 @@ def test_each_analyzer_gets_frames_at_its_own_rate() -> None:
     obs = router.finish()
     assert len(every.times) == 90 and obs.frames == 90
     assert two.times == pytest.approx([0.0, 0.5, 1.0, 1.5, 2.0, 2.5], abs=1 / 30)
+
+
+def test_heard_as_table_names_real_labels_and_classes(vocab: Vocabulary) -> None:
+    from captioning.detection.fusion import heard_as
+    from models.yamnet import _read_classes, class_map_path
+
+    names = {c.name for c in _read_classes(class_map_path())}
+    table = heard_as()
+    assert len(table) >= 20
+    for label, classes in table.items():
+        assert label in vocab, label
+        assert classes and classes <= names, (label, classes - names)
+
+
+def test_a_barbell_on_screen_makes_a_heard_thud_weights_dropping(vocab: Vocabulary) -> None:
+    """A label only sight can give (no AudioSet class of its own) renames what the tagger heard as a thud."""
+    scene = SceneContext(0.0, 20.0, classes=(("barbell", 0.7),), labels=(("weights_drop", 0.8),))
+    obs = VisualObservations(scenes=(scene,))
+    ev = heard(16.1, "thud", ("Thump, thud", "Arrow", "Hammer"))
+    (out,) = fuse([ev], (), obs, vocab, audio_analysed=True)
+    assert out.label == "weights_drop" and out.caption == vocab["weights_drop"].caption_abrupt
+    assert out.source == "audio"  # named by context, not seen at its onset

@@ -6,8 +6,9 @@
   the 10 ms grid, pictures only to the frame interval.
 * **Context.** What the shot shows re-ranks what the tagger heard: if the shot's scene context makes a
   vocabulary label likely and the event's own AudioSet classes (or a visual impact at its onset) support
-  it, the event takes that label (a barbell on screen: "weights drop", not "subway train"); when the scene
-  supports none of the tagger's candidates, the label stays (off-screen sounds are common).
+  it (``captioning/data/heard_as.csv`` lists the classes each such label may be heard as), the event
+  takes that label (a barbell on screen: "weights drop", not "subway train"); when the scene supports
+  none of the tagger's candidates, the label stays (off-screen sounds are common).
 * **Sight alone.** A visual event with no audio event near it is kept: with ``source="visual"`` and its own
   confidence when the audio was not analysed (a silent clip), with its confidence capped at
   ``unheard_confidence`` (left for review) when the audio was analysed but heard nothing there.
@@ -16,9 +17,12 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
-from collections.abc import Sequence
+import functools
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from importlib import resources
 
 from captioning.analysis.video import VisualObservations
 from captioning.events import SoundEvent, sort_events
@@ -40,6 +44,17 @@ class FusionOptions:
     confirm_bonus: float = 0.15
     context_weight: float = 0.3
     unheard_confidence: float = 0.45
+
+
+@functools.lru_cache(maxsize=1)
+def heard_as() -> Mapping[str, frozenset[str]]:
+    """label -> the AudioSet classes (YAMNet display names) a sound of that label may be heard as.
+
+    From ``captioning/data/heard_as.csv``; a label's own vocabulary classes count too (see :func:`fuse`).
+    """
+    text = resources.files("captioning").joinpath("data/heard_as.csv").read_text(encoding="utf-8")
+    rows = csv.DictReader(line for line in text.splitlines() if line and not line.startswith("#"))
+    return {r["label"]: frozenset(n for n in r["heard_as"].split("|") if n) for r in rows}
 
 
 def fuse(audio: Sequence[SoundEvent], visual: Sequence[SoundEvent], obs: VisualObservations, vocab: Vocabulary,
@@ -101,14 +116,15 @@ def _in_context(ev: SoundEvent, obs: VisualObservations, vocab: Vocabulary, seen
         entry = vocab.get(label)
         if entry is None:
             continue
-        supported = bool(heard & set(entry.audioset)) or (
+        sounds_like = set(entry.audioset) | heard_as().get(label, frozenset())
+        supported = bool(heard & sounds_like) or (
             seen is not None and seen.label == entry.label) or (
             seen is not None and ev.kind == "abrupt" and entry.kind == "abrupt" and seen.category == "impact"
             and entry.category in ("impact", "tools", "household", "sports"))
         if supported:
             caption = entry.caption_for(ev.end - ev.start)
-            matching = tuple(n for n in ev.audioset if n in entry.audioset)
-            rest = tuple(n for n in ev.audioset if n not in entry.audioset)
+            matching = tuple(n for n in ev.audioset if n in sounds_like)
+            rest = tuple(n for n in ev.audioset if n not in sounds_like)
             order = matching + rest
             ids = dict(zip(ev.audioset, ev.audioset_ids, strict=False))
             return dataclasses.replace(ev, label=entry.label, caption=caption, category=entry.category,
