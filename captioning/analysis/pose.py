@@ -52,7 +52,8 @@ DEFAULT_FPS = 12.0
 
 # --- which samples describe a person well enough ---
 MIN_BODY_VISIBILITY = 0.5  # shoulders and hips (MediaPipe visibility 0..1)
-MIN_FOOT_VISIBILITY = 0.5  # mean of heel, ankle, toe; feet below the picture get 0.2-0.4 and invented positions
+MIN_FOOT_VISIBILITY = 0.3  # mean of heel, ankle, toe: an occluded foot is still placed well (one outside the
+# picture is not: see FRAME_MARGIN)
 MIN_HAND_VISIBILITY = 0.5  # wrists
 MIN_TORSO = 0.03  # frame heights: a smaller person (8 px torso at 256 px) is too few pixels for feet
 MAX_TORSO = 0.6  # frame heights: a larger "person" is a close-up (feet not in the picture) or a hallucination
@@ -67,11 +68,15 @@ SCALE_WINDOW_S = 1.0  # the torso length used at a sample is the median over +-t
 # the swinging foot moves at ~2-3x walking speed. Free walking cadence is ~100-120 steps/min (0.5-0.6 s a
 # step; Tudor-Locke et al. 2018, "How fast is fast enough?", Br J Sports Med 52:776), running ~160-190.
 # Chaplin's shuffle in chaplin.mp4 puts 0.28 s between alternating steps, hence 0.25 s, not 0.3 s, below.
-STANCE_SPEED = 1.0  # torso lengths/s: feet closer to still than this against each other are both down
-SWING_SPEED = 2.0  # torso lengths/s: peak speed of a real swing against the standing foot (walking: 4-8)
-STOP_FRACTION = 0.4  # the swing ends where the foot's speed falls below this fraction of its peak
+SWING_SPEED = 2.0  # torso lengths/s: peak speed of a real swing (walking: 4-8)
+SETTLE_TORSOS = 0.2  # a foot is down where the next samples stay this close (landmark jitter: up to ~0.15)
+SETTLE_SAMPLES = 2  # ... for this many samples (stance lasts 0.2 s running, 0.3-0.6 s walking); both feet
+SETTLE_SAMPLES_BETWEEN = 1  # are down together for only ~0.1 s a step (walking; never when running)
 SWING_TORSOS = 0.3  # a swing moves one foot at least this far (torso lengths) against the other
-MIN_SWING_SAMPLES = 2  # a swing spans at least this many sample intervals (a swing lasts ~0.4 s)
+MIN_SWING_SAMPLES = 2  # a swing spans at least this many sample intervals (a swing lasts ~0.4 s) ...
+MIN_STRAIGHTNESS = 0.6  # a swing's net displacement over its path length (a foot's arc: ~0.95)
+MIN_SWING_SAMPLES_BETWEEN = 3  # ... read between the feet, where MediaPipe's left/right flicker (a frontal
+# person) looks like a swing: the feet trade places on screen, as they do for a walker the camera follows
 LAND_TORSOS = 0.15  # at landing the foot is within this of its lowest point in the swing
 MIN_STEP_S = 0.25  # two strikes closer than this (a sprint's 240 steps/min): only the larger swing counts
 MAX_STEP_S = 1.2  # a strike needs the other foot's strike within this (50 steps/min): walking, not a shift
@@ -215,30 +220,46 @@ class _Strike:
     x: float
     y: float
     travel: float  # torso lengths the swing moved one foot against the other
+    paired: bool  # read on the vector between the feet (right under any camera motion)
     speed: float  # peak swing speed, torso lengths/s
     visibility: float
     scale: float
 
 
-def _landings(t: np.ndarray, track: np.ndarray, scale: np.ndarray) -> list[tuple[int, int, float]]:
+def _settled(track: np.ndarray, scale: np.ndarray, i: int, way: int, samples: int) -> bool:
+    """Whether the ``samples`` samples after (``way`` 1) or before (-1) sample i stay within SETTLE_TORSOS
+    of it; False when there are not that many."""
+    j = i + way * samples
+    if j < 0 or j >= track.shape[0]:
+        return False
+    near = track[min(i, j):max(i, j) + 1]
+    return bool(np.linalg.norm(near - track[i], axis=1).max() <= SETTLE_TORSOS * scale[i])
+
+
+def _landings(t: np.ndarray, track: np.ndarray, scale: np.ndarray, min_samples: int, settle: int,
+              ) -> list[tuple[int, int, float]]:
     """Swings along a trajectory (m, 2) in frame heights: (start sample, landing sample, peak speed).
 
-    A swing peaks at SWING_SPEED torso lengths/s or more; it spans the samples around the peak where the speed
-    stays above STOP_FRACTION of the peak (and STANCE_SPEED), at least MIN_SWING_SAMPLES intervals, and lands
-    at the first sample after the peak where it falls below. Swings whose start or landing is not seen are
-    left out, so a swing is found alike in any window of samples that holds it.
+    A swing peaks at SWING_SPEED torso lengths/s or more, between two settled places: it starts at the last
+    sample before the peak and lands at the first sample after it that the neighbouring ``settle``
+    samples stay near (SETTLE_TORSOS; landmark jitter does not unsettle a planted foot). It spans at least
+    ``min_samples`` intervals and goes somewhere (net displacement at least MIN_STRAIGHTNESS of its path:
+    landmarks flickering between two places go back and forth). Swings whose start or landing is not seen
+    are left out, so a swing is found alike in any window of samples that holds it.
     """
-    speed = np.linalg.norm(np.diff(track, axis=0), axis=1) / np.maximum(np.diff(t), 1e-6) / scale[1:]
+    step = np.linalg.norm(np.diff(track, axis=0), axis=1)  # (m - 1,) interval j joins samples j and j + 1
+    speed = step / np.maximum(np.diff(t), 1e-6) / scale[1:]
     n = speed.shape[0]
     best: dict[int, tuple[int, int, float]] = {}
     for j in range(n):
         if speed[j] < SWING_SPEED or (j > 0 and speed[j - 1] > speed[j]) or (j + 1 < n and speed[j + 1] >= speed[j]):
             continue  # not a peak
-        stop = max(STANCE_SPEED, STOP_FRACTION * speed[j])
-        k = next((i for i in range(j + 1, n) if speed[i] < stop), None)  # at rest from sample k
-        a = next((i + 1 for i in range(j - 1, -1, -1) if speed[i] < stop), None)  # moving from sample a
-        if k is None or a is None or k - a < MIN_SWING_SAMPLES:
+        k = next((i for i in range(j + 1, n + 1) if _settled(track, scale, i, 1, settle)), None)
+        a = next((i for i in range(j, -1, -1) if _settled(track, scale, i, -1, settle)), None)
+        if k is None or a is None or k - a < min_samples:
             continue
+        if np.linalg.norm(track[k] - track[a]) < MIN_STRAIGHTNESS * step[a:k].sum():
+            continue  # back and forth: landmarks flickering between two places, not a foot going somewhere
         if k not in best or best[k][2] < speed[j]:
             best[k] = (a, k, float(speed[j]))
     return [best[k] for k in sorted(best)]
@@ -252,49 +273,66 @@ def _contact(t: np.ndarray, track: np.ndarray, k: int) -> float:
     return float(t[k - 1] + (min(1.0, last / incoming / dt) if incoming > 0 else 0.5) * dt)
 
 
-def _swings(t: np.ndarray, feet: np.ndarray, heels: np.ndarray, scale: np.ndarray, vis: np.ndarray,
-            aspect: float) -> list[_Strike]:
-    """Strikes along one unbroken run of samples with both feet seen: feet and heels (m, 2 feet, 2) in frame
-    heights, scale (m,), heel visibility (m, 2).
+def _pieces(mask: np.ndarray, segment: np.ndarray) -> list[np.ndarray]:
+    """Index arrays of the runs of True in ``mask`` (n,), split where the segment id changes."""
+    out = []
+    for a, b in _runs(mask):
+        idx = np.arange(a, b + 1)
+        out += [idx[segment[idx] == seg] for seg in np.unique(segment[idx])]
+    return out
 
-    Two readings, merged by the caller: each foot's own trajectory (a still camera: the foot stops on the
-    ground, even when running with no double support), and the vector between the feet, which a camera pan,
-    zoom or a camera following the walker leaves alone (it holds while both feet are down). Either way the
-    swing must move one foot SWING_TORSOS or more against the other: a pan or a zoom moves both alike.
+
+def _strikes(t: np.ndarray, body: _Body, feet: np.ndarray, heels: np.ndarray, usable: np.ndarray,
+             aspect: float) -> list[_Strike]:
+    """Candidate strikes: feet and heels (n, 2 feet, 2) in frame heights, usable (n, 2).
+
+    Two readings, merged by the caller: each foot's own trajectory (a still camera: the foot settles on the
+    ground, even when running with no moment with both feet down), and the vector between the feet, which
+    a camera pan, zoom or a camera following the walker leaves alone (it holds while both feet are down).
+    Either way the swing must move one foot SWING_TORSOS or more against the other (a pan moves both alike),
+    and the foot must land at its lowest point of the swing (its downward motion ended on the ground).
     """
-    out: list[_Strike] = []
-    if t.shape[0] < 3:
-        return out
-    between = feet[:, 0] - feet[:, 1]  # (m, 2)
-    found = [(a, k, peak, foot, feet[:, foot]) for foot in (0, 1) for a, k, peak in _landings(t, feet[:, foot], scale)]
-    for a, k, peak in _landings(t, between, scale):
-        # the swinging foot moved more on screen (exactly so with a still camera)
-        foot = int(np.argmax(np.linalg.norm(feet[k] - feet[a], axis=1)))
-        found.append((a, k, peak, foot, between))
+    between = feet[:, 0] - feet[:, 1]  # (n, 2)
+    both: np.ndarray = np.all(usable, axis=1)  # (n,)
+    heel_vis = body.vis[:, [LEFT_HEEL, RIGHT_HEEL]]
+    found: list[tuple[int, int, float, int, np.ndarray]] = []  # (start, landing, peak speed, foot, track)
+    for foot in (0, 1):
+        for idx in _pieces(usable[:, foot], body.segment):
+            found += [(idx[a], idx[k], peak, foot, feet[:, foot])
+                      for a, k, peak in _landings(t[idx], feet[idx, foot], body.scale[idx], MIN_SWING_SAMPLES,
+                                                  SETTLE_SAMPLES)]
+    for idx in _pieces(both, body.segment):
+        for a, k, peak in _landings(t[idx], between[idx], body.scale[idx], MIN_SWING_SAMPLES_BETWEEN,
+                                    SETTLE_SAMPLES_BETWEEN):
+            # the swinging foot moved more on screen (exactly so with a still camera)
+            foot = int(np.argmax(np.linalg.norm(feet[idx[k]] - feet[idx[a]], axis=1)))
+            found.append((idx[a], idx[k], peak, foot, between))
+    out = []
     for a, k, peak, foot, track in found:
-        travel = float(np.linalg.norm(between[k] - between[a]) / scale[k])
-        if travel < SWING_TORSOS or feet[k, foot, 1] < np.max(feet[a:k + 1, foot, 1]) - LAND_TORSOS * scale[k]:
+        scale = body.scale[k]
+        if not (both[a] and both[k]):
+            continue  # the other foot unseen: a pan could pass for a swing
+        travel = float(np.linalg.norm(between[k] - between[a]) / scale)
+        if travel < SWING_TORSOS or feet[k, foot, 1] < np.max(feet[a:k + 1, foot, 1]) - LAND_TORSOS * scale:
             continue  # a shuffle, or the foot is not down at its lowest point
         out.append(_Strike(_contact(t, track, k), foot, float(heels[k, foot, 0] / aspect), float(heels[k, foot, 1]),
-                           travel, peak, float(vis[k - 1:k + 1, foot].mean()), float(scale[k])))
+                           travel, track is between, peak, float(heel_vis[k - 1:k + 1, foot].mean()), float(scale)))
     return out
 
 
 def heel_strikes(t: np.ndarray, landmarks: np.ndarray, aspect: float) -> list[Step]:
     """Heel strikes of a walking person in a landmark sequence.
 
-    A foot strikes where its swing ends: a trajectory moves fast (peak >= SWING_SPEED torso lengths/s,
-    over at least MIN_SWING_SAMPLES intervals), then stops (speed below STOP_FRACTION of the peak). Two
-    trajectories are read: each foot's own (a still camera; also running, which has no moment with both
-    feet down), and the vector between the feet, which a camera pan, zoom or a camera following the
-    walker leaves alone (it holds while both feet are down); the striking foot is then the one that moved
-    more on screen. Either way the swing must move one foot SWING_TORSOS or more against the other (a pan
-    moves both alike), and the foot must land at its lowest point of the swing (its downward motion
-    ended on the ground). The strike time is interpolated between the two samples around the stop,
-    assuming the foot covered the last stretch at the speed it came in with.
+    A foot strikes where its swing ends: a trajectory leaves a settled place, moves fast (peak >= SWING_SPEED
+    torso lengths/s, over at least MIN_SWING_SAMPLES intervals) and somewhere, and settles again (see
+    :func:`_landings`). Each foot's trajectory is read, and the vector between the feet (camera motion
+    leaves it alone; see :func:`_strikes`); the swing must move one foot SWING_TORSOS or more against the
+    other, and the foot land at its lowest point of the swing. The strike time is interpolated between
+    the two samples around the landing, assuming the foot covered the last stretch at the speed it came
+    in with.
     Walking evidence: a strike counts only with a strike of the OTHER foot MIN_STEP_S..MAX_STEP_S
     (0.25-1.2 s) before or after it (alternating feet at a plausible cadence); of two strikes closer than
-    MIN_STEP_S, the one with the shorter swing is dropped. A person standing still, shifting weight or
+    MIN_STEP_S, one is kept (see the ranking below). A person standing still, shifting weight or
     gesturing, or whose legs MediaPipe mixes up for a frame, gives no steps.
 
     Parameters:
@@ -312,14 +350,10 @@ def heel_strikes(t: np.ndarray, landmarks: np.ndarray, aspect: float) -> list[St
     """
     body = _body(t, landmarks, aspect)
     feet, heels, usable = _feet(t, body, aspect)
-    heel_vis = body.vis[:, [LEFT_HEEL, RIGHT_HEEL]]
-    cands: list[_Strike] = []
-    for a, b in _runs(np.all(usable, axis=1)):
-        for seg in np.unique(body.segment[a:b + 1]):
-            idx = np.arange(a, b + 1)[body.segment[a:b + 1] == seg]
-            cands += _swings(t[idx], feet[idx], heels[idx], body.scale[idx], heel_vis[idx], aspect)
-    cands.sort(key=lambda c: c.t)
-    rank = {id(c): (c.travel, -c.t, -i) for i, c in enumerate(cands)}  # a total order: the larger swing first
+    cands = sorted(_strikes(t, body, feet, heels, usable, aspect), key=lambda c: c.t)
+    # a total order: a reading between the feet first (a foot's own reading is off when the camera moves),
+    # then the larger swing
+    rank = {id(c): (c.paired, c.travel, -c.t, -i) for i, c in enumerate(cands)}
     kept = [c for c in cands if not any(
         abs(o.t - c.t) < MIN_STEP_S and rank[id(o)] > rank[id(c)] for o in cands)]
     steps = []
