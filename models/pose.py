@@ -30,7 +30,7 @@ import os
 import sys
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -102,15 +102,27 @@ def _as_rgb(rgb: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(rgb)
 
 
-class PoseTracker:
-    """Pose landmarks of the one tracked person, frame after frame of ONE video (not thread-safe).
-
-    Call it on each frame in presentation order; :meth:`close` (or use it as a context manager) frees the
-    MediaPipe graph.
-    """
+class _Graph:
+    """A running MediaPipe solution graph; :meth:`close` (or use it as a context manager) frees it."""
 
     def __init__(self, solution: Any) -> None:
         self._solution = solution
+
+    def close(self) -> None:
+        self._solution.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class PoseTracker(_Graph):
+    """Pose landmarks of the one tracked person, frame after frame of ONE video (not thread-safe).
+
+    Call it on each frame in presentation order.
+    """
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray | None:
         """Landmarks of the tracked person in one frame.
@@ -140,21 +152,9 @@ class PoseTracker:
         assert out.shape == (N_POSE_LANDMARKS, 4), out.shape
         return out
 
-    def close(self) -> None:
-        self._solution.close()
 
-    def __enter__(self) -> PoseTracker:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-class HandsTracker:
+class HandsTracker(_Graph):
     """Landmarks of up to ``max_hands`` hands, frame after frame of ONE video (not thread-safe)."""
-
-    def __init__(self, solution: Any) -> None:
-        self._solution = solution
 
     def __call__(self, rgb: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]] | None:
         """Hand landmarks in one frame.
@@ -178,15 +178,6 @@ class HandsTracker:
                           np.float32)  # (n_hands, 21, 3)
         sides = tuple(h.classification[0].label for h in result.multi_handedness)
         return points, sides
-
-    def close(self) -> None:
-        self._solution.close()
-
-    def __enter__(self) -> HandsTracker:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _started(solution: Any) -> None:
