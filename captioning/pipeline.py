@@ -65,7 +65,7 @@ class AnalysisOptions:
                          "its sounds in the pictures.")
     visual: bool = option(True, help="Analyse the pictures (shot cuts, motion, pose, scene) to find and name "
                           "sounds; audio-only inputs skip it.")
-    analysis_fps: float = option(12.0, metavar="FPS", help="Frames per second for pose (footsteps, claps), "
+    analysis_fps: float = option(10.0, metavar="FPS", help="Frames per second for pose (footsteps, claps), "
                                  "1-30; motion onsets use every frame.")
     max_duration_s: float | None = None
     audio_stream: int | None = option(
@@ -91,7 +91,7 @@ class AnalysisOptions:
 
 
 #: Builds a fresh set of frame analyzers (they hold per-video state) for one input.
-VisualFactory = Callable[[AnalysisOptions], Sequence[FrameAnalyzer[Any]]]
+VisualFactory = Callable[[AnalysisOptions, MediaInfo], Sequence[FrameAnalyzer[Any]]]
 
 
 @dataclass(frozen=True)
@@ -99,14 +99,12 @@ class Analyzers:
     """The loaded models, shared by every input of a run (load once with :func:`load_analyzers`).
 
     ``visual`` makes the frame analyzers of one input (None: no visual stages available).
-    ``visual_versions`` names the visual models for ``Analysis.models``.
     """
 
     tagger: Any  # models.yamnet.YamNet
     vad: Any  # models.vad.SileroVAD
     vocabulary: Vocabulary
     visual: VisualFactory | None = None
-    visual_versions: tuple[tuple[str, str], ...] = ()
 
     @property
     def versions(self) -> dict[str, str]:
@@ -130,11 +128,11 @@ def load_analyzers() -> Analyzers:
         raise ModelLoadError(str(e)) from e
 
 
-def frame_analyzers(options: AnalysisOptions) -> list[FrameAnalyzer[Any]]:
+def frame_analyzers(options: AnalysisOptions, info: MediaInfo) -> list[FrameAnalyzer[Any]]:
     """The frame analyzers of one video: shot cuts, motion onsets, pose (footsteps, claps), scene classes."""
     from captioning.analysis import registry
 
-    return registry.build(options.analysis_fps)
+    return registry.build(options.analysis_fps, duration_s=info.duration)
 
 
 def analyze(
@@ -179,7 +177,7 @@ def analyze(
     total = max(info.duration, 1e-3)
     hook("decode", completed=0.0, total=total)
     extractor = FeatureExtractor(analyzers.tagger, analyzers.vad) if run_audio else None
-    router = FrameRouter(analyzers.visual(options)) if run_visual and analyzers.visual is not None else None
+    router = FrameRouter(analyzers.visual(options, info)) if run_visual and analyzers.visual is not None else None
     done = 0.0
     for item in iter_media(info, audio=run_audio, video=run_visual):
         if isinstance(item, AudioChunk):
@@ -204,8 +202,7 @@ def analyze(
         obs = router.finish()
         seen = visual_events(obs, analyzers.vocabulary, info.duration)
         events = fuse(events, seen, obs, analyzers.vocabulary, audio_analysed=run_audio)
-        models.update({f"visual_{name}": name for name in obs.analyzers})
-        models.update(dict(analyzers.visual_versions))
+        models.update({f"visual_{a.name}": getattr(a, "version", None) or a.name for a in router.analyzers})
     if options.min_confidence > 0:
         events = tuple(e for e in events if e.confidence >= options.min_confidence)
     hook("detect", completed=total, total=total)

@@ -2,43 +2,28 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
+from captioning.analysis.pose import PoseStepDetector
+from captioning.analysis.scene import SceneClassifier
 from captioning.analysis.types import FrameAnalyzer
+from captioning.analysis.video import ThreadedAnalyzer
 
-logger = logging.getLogger("captioning")
 
-
-def build(analysis_fps: float) -> list[FrameAnalyzer[Any]]:
-    """Shot cuts, motion onsets, pose (footsteps, claps) at ``analysis_fps``, scene classes.
+def build(analysis_fps: float, duration_s: float | None = None) -> list[FrameAnalyzer[Any]]:
+    """Shot cuts, motion onsets (every frame), pose (footsteps, claps) at ``analysis_fps`` on its own thread,
+    scene classes per shot. The models load on first use.
 
     Raises:
-        ModelLoadError: a visual model's package is missing.
+        ModelLoadError: a visual model's package is missing (when its analyzer first needs it).
     """
     analyzers: list[FrameAnalyzer[Any]] = []
-    try:
+    try:  # shot cuts and motion onsets are being written (issue 10); used as soon as they exist
+        from captioning.analysis.motion import MotionOnsetDetector
         from captioning.analysis.shots import ShotDetector
 
-        analyzers.append(ShotDetector())
+        analyzers += [ShotDetector(), MotionOnsetDetector()]
     except ImportError:
-        logger.debug("shot detector not available")
-    try:
-        from captioning.analysis.motion import MotionOnsetDetector
-
-        analyzers.append(MotionOnsetDetector())
-    except ImportError:
-        logger.debug("motion onsets not available")
-    try:
-        from captioning.analysis.pose import PoseStepDetector
-
-        analyzers.append(PoseStepDetector(fps=analysis_fps))
-    except ImportError:
-        logger.debug("pose not available")
-    try:
-        from captioning.analysis.scene import SceneClassifier
-
-        analyzers.append(SceneClassifier())
-    except ImportError:
-        logger.debug("scene classifier not available")
+        pass
+    analyzers += [ThreadedAnalyzer(PoseStepDetector(fps=analysis_fps)), SceneClassifier(duration_s=duration_s)]
     return analyzers

@@ -8,9 +8,11 @@ frame at or after each tick of a regular ``1 / fps`` schedule).
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from captioning.analysis.types import FrameAnalyzer, SceneContext, ShotCut, VideoFrame, VisualOnset
 
@@ -88,3 +90,50 @@ class FrameRouter:
             cuts=tuple(sorted(cuts, key=lambda c: c.t)), onsets=tuple(sorted(onsets, key=lambda o: o.t)),
             scenes=tuple(sorted(scenes, key=lambda s: s.start)), frames=self.frames,
             analyzers=tuple(a.name for a in self.analyzers))
+
+
+T = TypeVar("T")
+_DONE = object()
+
+
+class ThreadedAnalyzer(Generic[T]):
+    """Runs a slow frame analyzer (a network per frame) on its own thread, so the decode pass and the
+    other analyzers use the second core meanwhile. Frames wait in a queue of at most ``backlog`` (memory stays
+    bounded: a full queue makes the decoder wait). Results and errors come out of :meth:`finish`.
+    """
+
+    def __init__(self, inner: FrameAnalyzer[T], backlog: int = 16) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.fps = inner.fps
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=backlog)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=f"analyzer-{inner.name}", daemon=True)
+        self._thread.start()
+
+    @property
+    def version(self) -> str | None:
+        return getattr(self.inner, "version", None)
+
+    def _run(self) -> None:
+        while True:
+            frame = self._queue.get()
+            if frame is _DONE:
+                return
+            if self._error is None:
+                try:
+                    self.inner.push(frame)
+                except BaseException as e:  # handed to the caller in finish()
+                    self._error = e
+
+    def push(self, frame: VideoFrame) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(frame)
+
+    def finish(self) -> T:
+        self._queue.put(_DONE)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self.inner.finish()
