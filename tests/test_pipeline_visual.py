@@ -1,0 +1,66 @@
+"""The pipeline with sight: which stages run for which input, and what a user sees of them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import KNOCK_TIMES
+from media_factory import knock, noise_floor, place
+from video_factory import write_frames
+
+from captioning.errors import NoAudioStreamError
+from captioning.pipeline import AnalysisOptions, analyze
+
+pytestmark = pytest.mark.slow  # loads the real models
+
+
+def _room(i: int, t: float) -> np.ndarray:
+    """A still, lit room with sensor noise: nothing moves, nothing makes a sound."""
+    rng = np.random.default_rng(i)
+    img = np.full((144, 256, 3), 120, np.uint8)
+    img[90:, :] = 80  # floor
+    return np.clip(img + rng.normal(0, 3, img.shape), 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def still_with_knocks(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    audio = place(noise_floor(6.0), knock(), KNOCK_TIMES)
+    return write_frames(tmp_path_factory.mktemp("v") / "room.mp4", _room, [k / 10 for k in range(60)],
+                        audio=audio)
+
+
+@pytest.fixture(scope="module")
+def still_silent(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_frames(tmp_path_factory.mktemp("v") / "silent.mp4", _room, [k / 10 for k in range(40)])
+
+
+def test_a_video_with_sound_runs_both_and_keeps_the_heard_events(still_with_knocks: Path) -> None:
+    a = analyze(still_with_knocks)
+    assert "visual_scene" in a.models and "audio_tagger" in a.models
+    starts = [e.start for e in a.events if not e.background]
+    for t in KNOCK_TIMES:  # off-screen sounds stay
+        assert any(abs(s - t) <= 0.05 for s in starts), (t, starts)
+    assert not [e for e in a.events if e.source == "visual" and e.confidence > 0.45]  # a still room shows nothing
+
+
+def test_no_audio_treats_the_clip_as_silent(still_with_knocks: Path) -> None:
+    a = analyze(still_with_knocks, AnalysisOptions(audio=False))
+    assert "audio_tagger" not in a.models
+    assert all(e.source == "visual" for e in a.events)
+    assert a.events == ()  # still pictures: no visual sound either
+
+
+def test_a_video_without_audio_is_analysed_from_its_pictures(still_silent: Path) -> None:
+    a = analyze(still_silent)
+    assert a.media.audio is None and "visual_scene" in a.models
+    assert a.events == ()
+    with pytest.raises(NoAudioStreamError, match="--no-visual"):
+        analyze(still_silent, AnalysisOptions(visual=False))
+
+
+def test_audio_only_input_skips_the_visual_stages(knocks_wav: Path) -> None:
+    a = analyze(knocks_wav)
+    assert not [k for k in a.models if k.startswith("visual")]
+    assert all(e.source == "audio" for e in a.events)
