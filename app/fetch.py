@@ -225,6 +225,8 @@ def fetch_to_file(
     max_bytes: int,
     timeout_s: float,
     max_redirects: int = 5,
+    media: bool = True,
+    byterange: tuple[int, int] | None = None,
 ) -> Fetched:
     """Download ``url`` to ``dest`` under the rules of this module.
 
@@ -235,6 +237,10 @@ def fetch_to_file(
         max_bytes: size limit in bytes, enforced while streaming.
         timeout_s: total time limit in seconds, connection and download included.
         max_redirects: redirects to follow, each checked like the first URL.
+        media: refuse what is not audio or video (content type, first bytes); False for a text resource the
+            caller checks itself (an HLS playlist).
+        byterange: (offset, length) in bytes: only that part is downloaded (``Range``; a server that answers
+            200 with the whole resource is read up to the range's end), ``max_bytes`` applying to the part.
 
     Raises:
         UrlRefused, FetchFailed, TooLarge, NotMedia.
@@ -246,8 +252,11 @@ def fetch_to_file(
         with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
             for _hop in range(max_redirects + 1):
                 target = check_url(current, policy)
+                headers = {"Accept": "video/*, audio/*, */*;q=0.1"}
+                if byterange is not None:
+                    headers["Range"] = f"bytes={byterange[0]}-{byterange[0] + byterange[1] - 1}"
                 try:
-                    response = _send(client, "GET", target, {"Accept": "video/*, audio/*, */*;q=0.1"}, None)
+                    response = _send(client, "GET", target, headers, None)
                 except httpx.TimeoutException as e:
                     raise FetchFailed(f"{target.host} did not answer in time") from e
                 except httpx.HTTPError as e:
@@ -261,7 +270,7 @@ def fetch_to_file(
                             )
                         current = urljoin(str(target.url), location)
                         continue
-                    return _download(response, target, dest, max_bytes, deadline)
+                    return _download(response, target, dest, max_bytes, deadline, media, byterange)
                 finally:
                     response.close()
             raise FetchFailed(f"more than {max_redirects} redirects")
@@ -271,42 +280,68 @@ def fetch_to_file(
 
 
 def _download(
-    response: httpx.Response, target: Target, dest: Path, max_bytes: int, deadline: float
+    response: httpx.Response,
+    target: Target,
+    dest: Path,
+    max_bytes: int,
+    deadline: float,
+    media: bool = True,
+    byterange: tuple[int, int] | None = None,
 ) -> Fetched:
-    if response.status_code != 200:
+    partial = byterange is not None and response.status_code == 206
+    if response.status_code != 200 and not partial:
         raise FetchFailed(
             f"{target.url} answered HTTP {response.status_code}; the file must be downloadable "
             "without authentication"
         )
     content_type = response.headers.get("content-type")
-    if looks_like_non_media(content_type):
+    if media and looks_like_non_media(content_type):
         raise NotMedia(f"{target.url} is {content_type}, not an audio or video file")
     length = response.headers.get("content-length")
-    if length and length.isdigit() and int(length) > max_bytes:
+    if byterange is None and length and length.isdigit() and int(length) > max_bytes:
         raise TooLarge(f"the file is {int(length)} bytes; the limit is {max_bytes} bytes")
+    if byterange is not None and byterange[1] > max_bytes:
+        raise TooLarge(f"the byte range is {byterange[1]} bytes; the limit is {max_bytes} bytes")
+    # A server that ignores Range sends the whole resource: skip to the range, stop at its end.
+    skip = byterange[0] if byterange is not None and not partial else 0
+    want = byterange[1] if byterange is not None else None
+    if skip and skip + (want or 0) > max_bytes:
+        raise TooLarge(f"{target.url} ignores Range requests and the byte range ends past the limit of "
+                       f"{max_bytes} bytes")
     digest = hashlib.sha256()
     size = 0
     head = b""
     try:
         with dest.open("wb") as f:
             for chunk in response.iter_bytes(_CHUNK):
+                if time.monotonic() > deadline:
+                    raise FetchFailed("the download took longer than the time limit")
+                if skip:
+                    dropped = min(skip, len(chunk))
+                    chunk, skip = chunk[dropped:], skip - dropped
+                if want is not None:
+                    chunk = chunk[: want - size]
+                if not chunk:
+                    continue
                 size += len(chunk)
                 if size > max_bytes:
                     raise TooLarge(f"the file is larger than the limit of {max_bytes} bytes")
-                if time.monotonic() > deadline:
-                    raise FetchFailed("the download took longer than the time limit")
                 if len(head) < SNIFF_BYTES:
                     head += chunk[: SNIFF_BYTES - len(head)]
-                    if len(head) >= SNIFF_BYTES and (why := sniff(head)):
+                    if media and len(head) >= SNIFF_BYTES and (why := sniff(head)):
                         raise NotMedia(f"{target.url}: {why}")
                 digest.update(chunk)
                 f.write(chunk)
+                if want is not None and size >= want:
+                    break
     except httpx.TimeoutException as e:
         raise FetchFailed(f"{target.host} stopped sending data") from e
     except httpx.HTTPError as e:
         raise FetchFailed(f"the download from {target.host} failed: {e}") from e
-    if why := sniff(head):
+    if media and (why := sniff(head)):
         raise NotMedia(f"{target.url}: {why}")
+    if byterange is not None and size < byterange[1]:
+        raise FetchFailed(f"{target.url} ended before the byte range {byterange[1]}@{byterange[0]}")
     return Fetched(dest, size, digest.hexdigest(), content_type, str(target.url))
 
 

@@ -62,6 +62,11 @@ class CaptionSettings(_Model):
     metadata: bool | None = _declared("captions", "metadata")
     frame_rate: float | None = _declared("captions", "frame_rate", ge=1.0, le=240.0)
     onomatopoeia: bool | None = _declared("captions", "onomatopoeia")
+    hls: bool | None = _declared("captions", "hls")
+    hls_segment_s: float | None = _declared("captions", "hls_segment_s", ge=1.0, le=600.0)
+    hls_mpegts: int | None = _declared("captions", "hls_mpegts", ge=0, lt=2**33)
+    hls_video_playlist_url: str | None = _declared("captions", "hls_video_playlist_url", max_length=2048,
+                                                   pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://")
 
 
 class HapticSettings(_Model):

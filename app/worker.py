@@ -47,6 +47,7 @@ FETCH_SHARE, ANALYSIS_SHARE = 0.05, 0.85
 
 MEDIA_TYPES = {
     ".vtt": "text/vtt; charset=utf-8",
+    ".webvtt": "text/vtt; charset=utf-8",
     ".srt": "application/x-subrip; charset=utf-8",
     ".json": "application/json",
     ".ahap": "application/json",
@@ -223,12 +224,19 @@ def run_job(store: JobStore, settings: Settings, job: JobRow, lease: str, analyz
                 f"{settings.max_video_pixels} pixels a frame",
                 title="Video resolution too high",
             )
+        hls_video = None
+        captions = output_options.captions
+        if "captions" in output_options.outputs and captions is not None and captions.hls_video_playlist_url:
+            from app.hls import fetch_video_rendition
+
+            # before the analysis: a rendition that cannot be read fails the job at once
+            hls_video = fetch_video_rendition(captions.hls_video_playlist_url, settings)
         progress.base, progress.share = FETCH_SHARE, ANALYSIS_SHARE
         # The user's name for the media, not the server's path, in every result (events.json, haptics.json).
         analysis = analyze(info, analysis_options, hook=progress, name=display)
         progress.enter("outputs", FETCH_SHARE + ANALYSIS_SHARE, 1 - FETCH_SHARE - ANALYSIS_SHARE)
         results_dir = directory / "results"
-        written = write_outputs(analysis, results_dir, output_options)
+        written = write_outputs(analysis, results_dir, output_options, hls_video=hls_video)
         results = [_file_entry(name, path) for name, path in sorted(written.items())]
         progress.close_stage()
         if not store.succeed(job.id, lease, results, progress.log):

@@ -17,6 +17,7 @@ from captioning.errors import InvalidOptionsError
 from captioning.events import Analysis
 
 if TYPE_CHECKING:
+    from captioning.captions.hls import VideoRendition
     from captioning.captions.options import CaptionOptions
     from captioning.haptics.model import HapticOptions
 
@@ -72,15 +73,17 @@ def _umask() -> int:
     return mask
 
 
-def write_outputs(analysis: Analysis, out_dir: Path, options: OutputOptions | None = None) -> dict[str, Path]:
-    """Write the requested outputs of ``analysis`` into ``out_dir``; returns file name -> path."""
+def write_outputs(analysis: Analysis, out_dir: Path, options: OutputOptions | None = None, *,
+                  hls_video: VideoRendition | None = None) -> dict[str, Path]:
+    """Write the requested outputs of ``analysis`` into ``out_dir``; returns file name -> path (``hls/`` files
+    by their path, e.g. ``hls/captions.m3u8``). ``hls_video``: see :func:`captioning.captions.write_captions`."""
     options = options or OutputOptions()
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = [write_text_atomic(out_dir / "events.json", analysis.to_json() + "\n")]
     if "captions" in options.outputs:
         from captioning.captions import write_captions
 
-        written += write_captions(analysis, out_dir, options.captions)
+        written += write_captions(analysis, out_dir, options.captions, hls_video=hls_video)
     haptic_track = None
     if "haptics" in options.outputs or "timeline" in options.outputs:
         from captioning.haptics import render_haptics, write_haptics

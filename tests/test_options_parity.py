@@ -22,8 +22,9 @@ from app.main import create_app
 from app.schemas import FOLEY_OPTIONS, OUTPUT_FAMILIES, UNIMPLEMENTED_OUTPUTS, JobOptions
 from captioning.captions import CaptionOptions
 from captioning.cli import caption
+from captioning.errors import InvalidOptionsError
 from captioning.haptics import HapticOptions
-from captioning.options import OptionSpec, build_families, declared_options, option_families
+from captioning.options import OptionSpec, build_families, declared_options, option_families, option_spec
 from captioning.outputs import OUTPUTS, OutputOptions
 from captioning.pipeline import AnalysisOptions
 
@@ -33,6 +34,12 @@ CLI_ONLY = {"inputs", "output_dir", "quiet", "as_json", "haptics", "timeline", "
 #: JobOptions properties that are not options of a library family: the outputs list, the two family
 #: containers, the Foley options (refused until the Foley stage exists) and the service's own settings.
 API_ONLY = {"outputs", "captions", "haptics", "background_music", "enable_cache", "detailed_log", *FOLEY_OPTIONS}
+#: Options shown on one surface only, and which. A path on the caller's machine means nothing to the service:
+#: ``dialogue`` has no API form yet (it would need a second upload); ``hls_video_playlist`` has its URL form.
+ONE_SURFACE = {"captions.dialogue": "cli", "captions.hls_video_playlist": "cli",
+               "captions.hls_video_playlist_url": "api"}
+#: A CLI path option -> its API form, an http(s) URL the service fetches (same meaning otherwise).
+URL_FORMS = {"captions.hls_video_playlist": "captions.hls_video_playlist_url"}
 #: Where each family's options sit in the API schema.
 API_SCHEMA = {"analysis": "JobOptions", "captions": "CaptionSettings", "haptics": "HapticSettings"}
 
@@ -172,3 +179,28 @@ def test_api_options_reach_the_library_unchanged() -> None:
     assert outputs.outputs == {"events", "captions", "haptics"}
     assert outputs.captions == CaptionOptions(style="bbc", frame_rate=5.0)  # null kept the default
     assert outputs.haptics == HapticOptions(profile="calm")
+
+
+def test_options_on_one_surface_are_the_listed_ones() -> None:
+    """Every option missing from a surface is listed, with its URL form on the API where it has one."""
+    one = {s.key: next(iter(s.surfaces)) for s in declared_options() if len(s.surfaces) == 1}
+    assert one == ONE_SURFACE
+    for path_key, url_key in URL_FORMS.items():
+        path, url = option_spec(*path_key.split(".")), option_spec(*url_key.split("."))
+        assert (path.surfaces, url.surfaces) == ({"cli"}, {"api"})
+        assert (path.type, url.type, path.default, url.default) == (Path | None, str | None, None, None)
+        assert path.flag in url.help, "the URL form's help names the CLI flag it stands for"
+        assert url.name == f"{path.name}_url" and path.family == url.family
+
+
+def test_the_url_form_follows_the_rules_of_the_path_form() -> None:
+    """hls_video_playlist_url is refused exactly where hls_video_playlist is (no hls, with hls_mpegts)."""
+    for name, value in (("hls_video_playlist", Path("v.m3u8")), ("hls_video_playlist_url", "https://cdn.test/v.m3u8")):
+        CaptionOptions(hls=True, **{name: value})
+        for bad in ({}, {"hls": True, "hls_mpegts": 0}):
+            with pytest.raises(InvalidOptionsError):
+                CaptionOptions(**bad, **{name: value})
+    with pytest.raises(InvalidOptionsError, match="http"):
+        CaptionOptions(hls=True, hls_video_playlist_url="file:///etc/passwd")
+    job = JobOptions.model_validate({"captions": {"hls": True, "hls_segment_s": 6, "hls_mpegts": 133200}})
+    assert job.to_domain()[1].captions == CaptionOptions(hls=True, hls_segment_s=6.0, hls_mpegts=133200)

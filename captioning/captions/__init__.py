@@ -13,7 +13,15 @@ encodings, SSA override tags, cue blocks players skip).
 
 from captioning.captions.checker import CheckReport, Violation, check_captions, check_cues, check_file
 from captioning.captions.cues import build_cues
-from captioning.captions.hls import VideoRendition, read_video_rendition, render_hls, timestamp_map_ticks
+from captioning.captions.hls import (
+    MediaSegment,
+    VideoRendition,
+    media_segments,
+    read_video_rendition,
+    render_hls,
+    timestamp_map_ticks,
+    video_rendition,
+)
 from captioning.captions.merge import merge_dialogue
 from captioning.captions.model import Cue, CueLine, CueTrack, ReviewItem
 from captioning.captions.options import CaptionOptions
@@ -36,6 +44,7 @@ __all__ = [
     "CueLine",
     "CheckReport",
     "CueTrack",
+    "MediaSegment",
     "ReviewItem",
     "StyleProfile",
     "VideoRendition",
@@ -47,6 +56,7 @@ __all__ = [
     "cues_to_srt",
     "cues_to_vtt",
     "get_style",
+    "media_segments",
     "merge_dialogue",
     "parse_captions",
     "read_caption_file",
@@ -57,5 +67,6 @@ __all__ = [
     "render_srt",
     "render_vtt",
     "timestamp_map_ticks",
+    "video_rendition",
     "write_captions",
 ]

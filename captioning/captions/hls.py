@@ -47,7 +47,7 @@ class VideoRendition:
     """What the subtitle rendition needs from a video rendition's media playlist.
 
     Attributes:
-        playlist: the media playlist read.
+        playlist: the media playlist read: its path, or its URL when it was fetched (the service).
         first_pts: presentation timestamp of the first frame (in presentation order) of its first media
             segment, 90 kHz ticks (0..2**33-1).
         duration_s: its length, seconds (the sum of its ``EXTINF`` durations).
@@ -59,7 +59,7 @@ class VideoRendition:
         frame_rate: frames per second, None if unknown.
     """
 
-    playlist: Path
+    playlist: str
     first_pts: int
     duration_s: float
     container: str
@@ -71,11 +71,20 @@ class VideoRendition:
 
 
 @dataclass(frozen=True)
-class _Segment:
+class MediaSegment:
+    """One media segment of a media playlist, as the playlist names it.
+
+    Attributes:
+        uri: its URI, as written (relative to the playlist, or absolute).
+        duration_s: its ``EXTINF`` duration, seconds.
+        byterange: (offset, length) in bytes of its ``EXT-X-BYTERANGE``, None for the whole resource.
+        init: the ``EXT-X-MAP`` in force (fMP4 init section): (uri, byterange), None without one.
+    """
+
     uri: str
     duration_s: float
-    byterange: tuple[int, int] | None  # (offset, length) in bytes
-    init: tuple[str, tuple[int, int] | None] | None  # the EXT-X-MAP in force: (uri, byterange)
+    byterange: tuple[int, int] | None
+    init: tuple[str, tuple[int, int] | None] | None
 
 
 _ATTR = re.compile(r'([A-Z0-9-]+)=("[^"]*"|[^,]*)')
@@ -90,12 +99,12 @@ def _byterange(spec: str, previous_end: int) -> tuple[int, int]:
     return (int(offset) if offset else previous_end, int(length))
 
 
-def _media_segments(text: str, name: str) -> list[_Segment]:
+def media_segments(text: str, name: str) -> list[MediaSegment]:
     """The media segments of an HLS media playlist (RFC 8216 section 4.3.2)."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if not lines or lines[0] != "#EXTM3U":
         raise InvalidOptionsError(f"{name}: not an HLS playlist (no #EXTM3U first line)")
-    segments: list[_Segment] = []
+    segments: list[MediaSegment] = []
     duration: float | None = None
     byterange: tuple[int, int] | None = None
     init: tuple[str, tuple[int, int] | None] | None = None
@@ -119,7 +128,7 @@ def _media_segments(text: str, name: str) -> list[_Segment]:
                 raise InvalidOptionsError(f"{name}: segment {line} has no #EXTINF duration")
             if byterange is not None:
                 last_end = byterange[0] + byterange[1]
-            segments.append(_Segment(line, duration, byterange, init))
+            segments.append(MediaSegment(line, duration, byterange, init))
             duration, byterange = None, None
     if not segments:
         raise InvalidOptionsError(f"{name}: the playlist lists no media segment")
@@ -309,11 +318,31 @@ def read_video_rendition(playlist: Path) -> VideoRendition:
         text = playlist.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as e:
         raise InvalidOptionsError(f"cannot read the video playlist {playlist}: {e}") from e
-    segments = _media_segments(text, str(playlist))
+    segments = media_segments(text, str(playlist))
     base = playlist.parent
     first = segments[0]
     data = _read(_local(base, first.uri), first.byterange)
     init = _read(_local(base, first.init[0]), first.init[1]) if first.init is not None else b""
+    sizes = [_size(_local(base, s.uri), s.byterange) for s in segments]
+    return video_rendition(str(playlist), segments, data, init, sizes)
+
+
+def video_rendition(playlist: str, segments: Sequence[MediaSegment], data: bytes, init: bytes = b"",
+                    sizes: Sequence[int | None] | None = None) -> VideoRendition:
+    """A :class:`VideoRendition` from its playlist's segments (:func:`media_segments`) and the bytes of the first.
+
+    The core of :func:`read_video_rendition`, for a rendition read from elsewhere (the service fetches it).
+
+    Parameters
+    ----------
+    playlist : the playlist's path or URL (named in errors and kept in the result).
+    segments : its media segments.
+    data : the first segment's bytes (its byte range only).
+    init : the first segment's init section (``EXT-X-MAP``) bytes, empty without one.
+    sizes : each segment's size in bytes, None where unknown: the bandwidths are then estimated from the
+        segments whose sizes are known (the first one at least, ``len(data)``).
+    """
+    first = segments[0]
     name = f"{playlist}: {first.uri}"
     is_ts = len(data) > TS_PACKET and data[0] == data[TS_PACKET] == 0x47  # two sync bytes, a packet apart
     try:
@@ -325,13 +354,15 @@ def read_video_rendition(playlist: Path) -> VideoRendition:
             first_pts = _ts_first_pts(container, name) if is_ts else _fmp4_first_pts(init + data, name)
     except av.FFmpegError as e:
         raise InvalidOptionsError(f"{name}: cannot read the segment ({e})") from e
-    sizes = [_size(_local(base, s.uri), s.byterange) for s in segments]
+    known = list(sizes) if sizes is not None else [len(data)] + [None] * (len(segments) - 1)
+    known[0] = len(data) if known[0] is None else known[0]
+    sized = [(n, s) for n, s in zip(known, segments, strict=True) if n is not None]
+    sized_s = sum(s.duration_s for _, s in sized)
     duration_s = sum(s.duration_s for s in segments)
     return VideoRendition(
         playlist=playlist, first_pts=first_pts, duration_s=duration_s, container="mpegts" if is_ts else "fmp4",
-        peak_bandwidth=max((math.ceil(8 * n / s.duration_s) for n, s in zip(sizes, segments, strict=True)
-                            if s.duration_s > 0), default=0),
-        average_bandwidth=math.ceil(8 * sum(sizes) / duration_s) if duration_s > 0 else 0,
+        peak_bandwidth=max((math.ceil(8 * n / s.duration_s) for n, s in sized if s.duration_s > 0), default=0),
+        average_bandwidth=math.ceil(8 * sum(n for n, _ in sized) / sized_s) if sized_s > 0 else 0,
         codecs=codecs, resolution=resolution if resolution and all(resolution) else None, frame_rate=rate,
     )
 
@@ -429,7 +460,7 @@ def render_hls(cues: Sequence[Cue], duration_s: float, options: CaptionOptions |
     playlist.append("#EXT-X-ENDLIST")
     files["captions.m3u8"] = "\n".join(playlist) + "\n"
     if video is not None:
-        files["master.m3u8"] = master_playlist(video, video_uri or video.playlist.as_posix())
+        files["master.m3u8"] = master_playlist(video, video_uri or video.playlist)
     return files
 
 

@@ -49,6 +49,11 @@ class CaptionOptions:
             presentation timestamp of the first frame of its first media segment (MPEG-TS, or fMP4 init +
             segment) gives ``hls_mpegts``; cues are cut at its end; and ``hls/master.m3u8`` is written, a
             master playlist with the subtitle group added to that rendition. Exclusive with ``hls_mpegts``.
+        hls_video_playlist_url: the URL form of ``hls_video_playlist``, for the service (a path on the caller's
+            machine means nothing to a server): an http(s) URL of the video rendition's media playlist.
+            ``master.m3u8`` refers to the video playlist by this URL. The library does no HTTP: the service
+            fetches the playlist and its first segment (SSRF-safe, as ``video_url``) and hands the rendition
+            read to :func:`write_captions` (``hls_video``). Exclusive with ``hls_mpegts``.
         metadata: also write ``captions.metadata.vtt``, a ``kind="metadata"`` track with one JSON cue per
             event.
         frame_rate: video frame rate in frames per second, for onsets on a frame and the 2-frame gap rule;
@@ -70,17 +75,25 @@ class CaptionOptions:
     # A path on the caller's machine: the service would need a second upload for it.
     dialogue: Path | None = option(None, surfaces=("cli",), help="Merge with this dialogue VTT/SRT: writes "
                                    "captions.sdh.vtt/.srt and captions.sounds.vtt.")
-    hls: bool = option(False, surfaces=("cli",), help="Also write segmented WebVTT and a playlist under hls/.")
-    hls_segment_s: float = option(10.0, surfaces=("cli",), flag="--hls-segment",
+    hls: bool = option(False, help="Also write segmented WebVTT and a playlist under hls/.")
+    hls_segment_s: float = option(10.0, flag="--hls-segment",
                                   help="HLS segment length in seconds.")
     hls_mpegts: int | None = option(
-        None, surfaces=("cli",), metavar="TICKS",
+        None, metavar="TICKS",
         help="MPEG-TS time (90 kHz ticks) of media time 0 in the HLS X-TIMESTAMP-MAP, for a video rendition not at "
-             "hand (see README); default: from --hls-video-playlist, an MPEG-TS input's own clock, else 0.")
+             "hand (see README); default: from the video playlist (CLI --hls-video-playlist, API "
+             "hls_video_playlist_url), an MPEG-TS input's own clock, else 0.")
     hls_video_playlist: Path | None = option(
         None, surfaces=("cli",), metavar="PATH",
         help="The video rendition's media playlist (.m3u8): the HLS subtitles are timed to its first frame (its "
              "X-TIMESTAMP-MAP), cut at its end, and hls/master.m3u8 adds them to it. Needs --hls.")
+    # The API's form of hls_video_playlist (tests/test_options_parity.py pairs the two): a server fetches a URL.
+    hls_video_playlist_url: str | None = option(
+        None, surfaces=("api",),
+        help="http(s) URL of the video rendition's media playlist (.m3u8), public addresses only (as video_url): "
+             "the service fetches it and its first segment; the HLS subtitles are timed to its first frame (their "
+             "X-TIMESTAMP-MAP), cut at its end, and hls/master.m3u8 adds them to it (the API form of the CLI's "
+             "--hls-video-playlist PATH). Needs hls.")
     metadata: bool = option(True, help="Also write captions.metadata.vtt (one JSON cue per event).")
     frame_rate: float | None = option(None, help="Video frame rate (frames/s) for cue timing (onsets on a frame, "
                                       "2-frame gaps); default: the input's own rate, else 25.")
@@ -98,10 +111,16 @@ class CaptionOptions:
             raise InvalidOptionsError(f"hls_segment_s must be 1..600 seconds, got {self.hls_segment_s}")
         if self.hls_mpegts is not None and not 0 <= self.hls_mpegts < 2**33:
             raise InvalidOptionsError(f"hls_mpegts must be 0..2**33-1 (90 kHz ticks), got {self.hls_mpegts}")
-        if self.hls_mpegts is not None and self.hls_video_playlist is not None:
-            raise InvalidOptionsError("give hls_mpegts or hls_video_playlist, not both: the playlist sets the value")
-        if not self.hls and (self.hls_mpegts is not None or self.hls_video_playlist is not None):
-            raise InvalidOptionsError("hls_mpegts and hls_video_playlist apply to HLS output: set hls as well")
+        playlist = self.hls_video_playlist is not None or self.hls_video_playlist_url is not None
+        if self.hls_mpegts is not None and playlist:
+            raise InvalidOptionsError("give hls_mpegts or hls_video_playlist(_url), not both: the playlist sets the "
+                                      "value")
+        if not self.hls and (self.hls_mpegts is not None or playlist):
+            raise InvalidOptionsError("hls_mpegts and hls_video_playlist(_url) apply to HLS output: set hls as well")
+        if self.hls_video_playlist_url is not None and not self.hls_video_playlist_url.lower().startswith(
+                ("http://", "https://")):
+            raise InvalidOptionsError(f"hls_video_playlist_url must be an http(s) URL, got "
+                                      f"{self.hls_video_playlist_url!r}")
         if not 0.0 < self.pan_threshold <= 1.0:
             raise InvalidOptionsError(f"pan_threshold must be in (0, 1], got {self.pan_threshold}")
         if self.line is not None:

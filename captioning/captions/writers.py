@@ -22,10 +22,11 @@ from webvtt.models import Region, Style, Timestamp
 
 from captioning.captions.cues import build_cues
 from captioning.captions.cuetext import numpad_alignment
-from captioning.captions.hls import read_video_rendition, render_hls, timestamp_map_ticks
+from captioning.captions.hls import VideoRendition, read_video_rendition, render_hls, timestamp_map_ticks
 from captioning.captions.merge import merge_dialogue, read_dialogue
 from captioning.captions.model import Cue, CueLine, CueTrack
 from captioning.captions.options import CaptionOptions
+from captioning.errors import InvalidOptionsError
 from captioning.events import Analysis, SoundEvent
 from captioning.outputs import make_temp_dir, write_text_atomic
 from captioning.vocabulary import Vocabulary
@@ -189,7 +190,7 @@ def _write_dir_atomic(target: Path, files: dict[str, str]) -> list[Path]:
 
 
 def write_captions(analysis: Analysis, out_dir: Path, options: CaptionOptions | None = None, *,
-                   vocabulary: Vocabulary | None = None) -> list[Path]:
+                   vocabulary: Vocabulary | None = None, hls_video: VideoRendition | None = None) -> list[Path]:
     """Write the caption files of ``analysis`` into ``out_dir``; returns the paths written.
 
     Always ``captions.vtt``, ``captions.srt`` and ``captions.review.json`` (possibly an empty list); also
@@ -198,6 +199,10 @@ def write_captions(analysis: Analysis, out_dir: Path, options: CaptionOptions | 
     with ``options.hls_video_playlist``, which refers to that playlist by its path relative to ``hls/``) if
     ``options.hls`` (see :mod:`captioning.captions.hls`). All texts are rendered before anything is written,
     and each file is written atomically.
+
+    ``hls_video``: the video rendition already read (:func:`~captioning.captions.hls.video_rendition`), in place
+    of reading ``options.hls_video_playlist``; ``master.m3u8`` refers to it by ``options.hls_video_playlist_url``
+    when set, else by its ``playlist``. The service passes the rendition it fetched from the URL.
 
     Raises:
         CaptionFormatError: the dialogue file cannot be read (cue blocks players skip are left out, with a
@@ -225,9 +230,13 @@ def write_captions(analysis: Analysis, out_dir: Path, options: CaptionOptions | 
     hls = None
     if options.hls:
         playlist = options.hls_video_playlist
-        video = read_video_rendition(playlist) if playlist is not None else None
-        video_uri = Path(os.path.relpath(playlist.absolute(), (out_dir / "hls").absolute())).as_posix() \
-            if playlist is not None else None
+        video = hls_video or (read_video_rendition(playlist) if playlist is not None else None)
+        if video is None and options.hls_video_playlist_url is not None:
+            raise InvalidOptionsError("hls_video_playlist_url: the library does no HTTP; read the rendition "
+                                      "(captioning.captions.hls.video_rendition) and pass it as hls_video")
+        video_uri = options.hls_video_playlist_url or (
+            Path(os.path.relpath(playlist.absolute(), (out_dir / "hls").absolute())).as_posix()
+            if playlist is not None and hls_video is None else None)
         hls = render_hls(track.cues, analysis.media.duration, options, video=video, video_uri=video_uri,
                          mpegts=timestamp_map_ticks(options, analysis.media, video))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import shutil
 from pathlib import Path
@@ -19,6 +20,8 @@ from pydantic import ValidationError
 
 from app.api.deps import JobStoreDep, OptionalOwnerDep, OwnerDep, ServiceState, StateDep
 from app.fetch import AddressPolicy, check_url
+from app.hls import FIELD as HLS_FIELD
+from app.hls import HLS_NAME, with_token
 from app.problems import PROBLEM_JSON, ApiProblem
 from app.schemas import (
     JobCreate,
@@ -94,10 +97,20 @@ def check_options(options: JobOptions) -> None:
         raise ApiProblem(422, "invalid-options", str(e), title="Invalid options") from e
 
 
+async def check_option_urls(state: ServiceState, options: JobOptions) -> None:
+    """The URLs inside the options (the HLS video rendition) follow the rules of ``video_url``."""
+    url = options.captions.hls_video_playlist_url
+    if url is not None:
+        await check_public_url(state, url, HLS_FIELD)
+
+
 async def check_public_url(state: ServiceState, url: str, field: str) -> None:
     if field == "video_url" and not state.settings.allow_url_input:
         raise ApiProblem(422, "url-input-disabled", "this server accepts uploads only; send the file as "
                          "multipart/form-data", title="URL input disabled")
+    if field == HLS_FIELD and not state.settings.allow_url_input:
+        raise ApiProblem(422, "url-input-disabled", f"{field}: this server fetches no URLs; give "
+                         "captions.hls_mpegts instead", title="URL input disabled")
     if field == "webhook_url" and not state.settings.allow_webhooks:
         raise ApiProblem(422, "webhooks-disabled", "this server does not send webhooks; poll the job instead",
                          title="Webhooks disabled")
@@ -168,6 +181,7 @@ async def submit(
             raise validation_problem(e, ("body",)) from e
         options = _with_outputs(create.options, force_outputs)
         check_options(options)
+        await check_option_urls(state, options)
         await check_public_url(state, str(create.video_url), "video_url")
         webhook = str(create.webhook_url) if create.webhook_url else None
         if webhook:
@@ -211,6 +225,7 @@ async def submit(
             raise validation_problem(e, ("body", "options")) from e
         options = _with_outputs(parsed, force_outputs)
         check_options(options)
+        await check_option_urls(state, options)
         webhook = upload.fields.get("webhook_url") or None
         if webhook:
             await check_public_url(state, webhook, "webhook_url")
@@ -386,11 +401,46 @@ def get_result(
     ] = None,
 ) -> Response:
     """Results need the job's API key, or the ``token`` of the job's ``share_url`` (for players)."""
+    return _result(job_id, name, request, owner, state, token)
+
+
+@router.head("/{job_id}/hls/{name}", include_in_schema=False)
+@router.get(
+    "/{job_id}/hls/{name}",
+    responses={
+        200: {"content": {"application/vnd.apple.mpegurl": {}, "text/vtt": {}},
+              "description": "A playlist or a WebVTT segment of the HLS subtitle rendition"},
+        304: {"description": "Not modified (If-None-Match matched the ETag)"},
+        409: {"description": "The job has not finished yet", **_PROBLEM},
+        **PROBLEMS,
+    },
+    response_class=Response,
+    summary="Fetch one file of the HLS subtitle rendition (captions.m3u8, segment<n>.webvtt, master.m3u8)",
+)
+def get_hls_result(
+    job_id: str,
+    name: Annotated[str, PathParam(max_length=100, description="File name under hls/, e.g. captions.m3u8.")],
+    request: Request,
+    owner: OptionalOwnerDep,
+    state: StateDep,
+    token: Annotated[
+        str | None, Query(max_length=100, description="Capability token from share_url.")
+    ] = None,
+) -> Response:
+    """The same rules as the other results. Fetched with a share link's ``token``, a playlist's relative URIs
+    carry that token too, so a player given ``hls/master.m3u8?token=...`` (or ``captions.m3u8``) loads every
+    segment without a key; the video rendition's own (absolute) URI in ``master.m3u8`` is left unchanged."""
+    if not re.fullmatch(HLS_NAME, name):  # no path, no traversal: 404 as for any name the job does not have
+        raise ApiProblem(404, "no-such-result", f"{name!r} is not the name of an HLS file (captions.m3u8, "
+                         "master.m3u8, segment<n>.webvtt)", title="No such result")
+    return _result(job_id, f"hls/{name}", request, owner, state, token)
+
+
+def _result(job_id: str, name: str, request: Request, owner: str | None, state: ServiceState,
+            token: str | None) -> Response:
     row = state.store.get(job_id)
-    allowed = row is not None and (
-        (owner is not None and row.owner == owner)
-        or (token is not None and hmac.compare_digest(token, row.share_token))
-    )
+    by_token = row is not None and token is not None and hmac.compare_digest(token, row.share_token)
+    allowed = row is not None and ((owner is not None and row.owner == owner) or by_token)
     if owner is None and token is None:
         raise ApiProblem(
             401,
@@ -416,7 +466,8 @@ def get_result(
         raise ApiProblem(
             404, "no-such-result", f"the job has no result {name!r}; it has {names}", title="No such result"
         )
-    etag = f'"{entry["etag"]}"'
+    rewrite = by_token and name.endswith(".m3u8")
+    etag = f'"{entry["etag"]}-token"' if rewrite else f'"{entry["etag"]}"'
     headers = {
         "ETag": etag,
         "Cache-Control": "private, max-age=3600, immutable",
@@ -425,12 +476,16 @@ def get_result(
     }
     if _etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
+    if rewrite:
+        assert row is not None and token is not None
+        return Response(with_token(path.read_text(encoding="utf-8"), token), media_type=entry["media_type"],
+                        headers={**headers, "Content-Disposition": f'inline; filename="{Path(name).name}"'})
     return FileResponse(
         Path(path),
         media_type=entry["media_type"],
         headers=headers,
         content_disposition_type="inline",
-        filename=name,
+        filename=Path(name).name,
     )
 
 
