@@ -6,6 +6,7 @@ from typing import Any
 
 from captioning.analysis.pose import PoseStepDetector
 from captioning.analysis.scene import SceneClassifier
+from captioning.analysis.shots import ShotDetector
 from captioning.analysis.types import FrameAnalyzer
 from captioning.analysis.video import ThreadedAnalyzer
 
@@ -17,12 +18,11 @@ def build(analysis_fps: float, duration_s: float | None = None) -> list[FrameAna
     Raises:
         ModelLoadError: a visual model's package is missing (when its analyzer first needs it).
     """
-    analyzers: list[FrameAnalyzer[Any]] = []
-    try:  # shot cuts and motion onsets are being written (issue 10); used as soon as they exist
+    analyzers: list[FrameAnalyzer[Any]] = [ShotDetector()]
+    try:  # motion onsets are being written (issue 10); used as soon as the module exists
         from captioning.analysis.motion import MotionOnsetDetector
-        from captioning.analysis.shots import ShotDetector
 
-        analyzers += [ShotDetector(), MotionOnsetDetector()]
+        analyzers.append(MotionOnsetDetector())
     except ImportError:
         pass
     analyzers += [ThreadedAnalyzer(PoseStepDetector(fps=analysis_fps)), SceneClassifier(duration_s=duration_s)]
