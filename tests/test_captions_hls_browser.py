@@ -5,7 +5,9 @@ segments; soundcue writes the subtitle rendition and master playlist for a hand-
 clip's knock times (``hls_video_playlist``); one loopback HTTP server serves it all and hls.js (from the npm
 registry, tests/js) to a page that plays the master playlist to its end. Each cue's start in the player,
 measured from the player time of the first video frame (requestVideoFrameCallback), must be within 40 ms
-(one frame) of its time in captions.vtt; every cue must become active once, within a frame of that time.
+(one frame) of its time in captions.vtt; every cue must become active once, no earlier than a frame before
+that time and no later than the HTML "time marches on" cadence allows (timeupdate fires every 15-250 ms,
+HTML Living Standard, media elements; a loaded CI machine sits at the slow end).
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ from captioning.captions import CaptionOptions, write_captions
 
 HLS_JS = JS_DIR / "node_modules" / "hls.js" / "dist" / "hls.min.js"
 FRAME_S = 1 / FPS
+#: How late a cue may become active: the browser re-evaluates active cues at most every 250 ms (HTML "time
+#: marches on", run with timeupdate), plus one frame.
+ACTIVATION_LAG_S = 0.25 + FRAME_S
 PLAYBACK_RATE = 2.0  # the 30 s clip plays in 15 s; cue timing does not depend on it
 
 browser = chromium.browser  # the headless Chromium of the caption tests (Playwright, Debian chromium)
@@ -145,10 +150,11 @@ def test_hls_js_shows_each_cue_once_at_its_time(browser: Any, site: tuple[str, P
     # every cue once (those crossing a segment boundary are in two segments), with its text, at its time
     assert [t for _, t in got] == [t for _, t in expected]
     assert all(abs(g - w) <= FRAME_S for (w, _), (g, _) in zip(expected, got, strict=True)), got
-    # ... and shown once during playback, within a frame of its start (the last knock's cue before the end)
+    # ... and shown once during playback, never early, at most one cue-update cadence late (the last knock's
+    # cue before the end)
     active = sorted((a["start"] - first, a["at"] - first, a["text"]) for a in result["activations"])
     assert [t for _, _, t in active] == [t for _, t in expected]
     for (_, at, text), (want, _) in zip(active, expected, strict=True):
         print(f"  {text} became active at {at:7.3f} s ({1000 * (at - want):+.1f} ms)")
-        assert -FRAME_S <= at - want <= FRAME_S, (text, at, want)
+        assert -FRAME_S <= at - want <= ACTIVATION_LAG_S, (text, at, want)
     assert expected[-1][0] < result["duration"] - first
