@@ -77,3 +77,32 @@ def read_frames(path: Path) -> Iterator[VideoFrame]:
         for i, f in enumerate(c.decode(video=0)):
             assert f.pts is not None
             yield VideoFrame(index=i, t=float(f.pts * f.time_base), rgb=f.to_ndarray(format="rgb24"))
+
+
+def sprite(background: np.ndarray, patch: np.ndarray, x: float, y: float) -> np.ndarray:
+    """``background`` with a round textured object (``patch``, square, its inscribed disc) centred at (x, y)
+    pixels, placed with sub-pixel precision (bilinear), as a camera would see a moving object."""
+    h, w = background.shape[:2]
+    size = patch.shape[0]
+    yy, xx = np.mgrid[0:size, 0:size]
+    r = size / 2
+    alpha = np.clip(r - np.hypot(xx + 0.5 - r, yy + 0.5 - r), 0, 1).astype(np.float32)  # anti-aliased disc
+    move = np.float32([[1, 0, x - r], [0, 1, y - r]])
+    obj = cv2.warpAffine(patch.astype(np.float32), move, (w, h), flags=cv2.INTER_LINEAR)
+    a = cv2.warpAffine(alpha, move, (w, h), flags=cv2.INTER_LINEAR)[..., None]
+    return np.clip(background * (1 - a) + obj * a, 0, 255).astype(np.uint8)
+
+
+def falling(t: float, *, top: float, floor: float, t_contact: float, fall_s: float = 0.4,
+            bounce: float = 0.0) -> float:
+    """Height (y pixels, downwards) at ``t`` (s) of a thing dropped from rest at ``top`` that falls for
+    ``fall_s`` under constant acceleration and reaches ``floor`` at ``t_contact``; then it stays there
+    (``bounce`` 0) or leaves upwards at ``bounce`` times its arrival speed and falls back."""
+    g = 2 * (floor - top) / fall_s ** 2  # px/s^2
+    t0 = t_contact - fall_s
+    if t <= t0:
+        return top
+    if t <= t_contact:
+        return top + 0.5 * g * (t - t0) ** 2
+    v_up = bounce * g * fall_s
+    return min(floor, floor - v_up * (t - t_contact) + 0.5 * g * (t - t_contact) ** 2)
