@@ -178,8 +178,9 @@ class MotionOnsetDetector:
         h, w = rgb.shape[:2]
         scale = min(1.0, FLOW_SHORT_SIDE / min(h, w))
         size = (max(2, round(w * scale)), max(2, round(h * scale)))
-        grey = cv2.cvtColor(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY)
-        sig = frame_signature(rgb)
+        small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+        grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+        sig = frame_signature(small)
         prev = self._grey
         if prev is None or prev.shape != grey.shape or frame.t <= self._t or (
                 self._sig is not None and signature_distance(self._sig, sig) >= CUT_DISTANCE):
