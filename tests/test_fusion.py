@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from captioning.analysis.types import SceneContext, ShotCut, VisualOnset
@@ -144,3 +146,11 @@ def test_a_barbell_on_screen_makes_a_heard_thud_weights_dropping(vocab: Vocabula
     (out,) = fuse([ev], (), obs, vocab, audio_analysed=True)
     assert out.label == "weights_drop" and out.caption == vocab["weights_drop"].caption_abrupt
     assert out.source == "audio"  # named by context, not seen at its onset
+
+
+def test_hits_within_a_heard_sound_confirm_it_instead_of_adding_events(vocab: Vocabulary) -> None:
+    obs = VisualObservations(onsets=(onset(1.2, x=0.1), onset(2.5, x=0.1), onset(9.0)))
+    long = dataclasses.replace(heard(1.0, "clang", ("Clang",)), end=4.0)
+    out = fuse([long], visual_events(obs, vocab, 10.0), obs, vocab, audio_analysed=True)
+    assert [(e.start, e.source) for e in out] == [(1.0, "audio+visual"), (9.0, "visual")]
+    assert out[0].pan == pytest.approx(-0.8)

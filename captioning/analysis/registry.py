@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from captioning.analysis.motion import MotionOnsetDetector
 from captioning.analysis.pose import PoseStepDetector
 from captioning.analysis.scene import SceneClassifier
 from captioning.analysis.shots import ShotDetector
@@ -18,12 +19,9 @@ def build(analysis_fps: float, duration_s: float | None = None) -> list[FrameAna
     Raises:
         ModelLoadError: a visual model's package is missing (when its analyzer first needs it).
     """
-    analyzers: list[FrameAnalyzer[Any]] = [ShotDetector()]
-    try:  # motion onsets are being written (issue 10); used as soon as the module exists
-        from captioning.analysis.motion import MotionOnsetDetector
-
-        analyzers.append(MotionOnsetDetector())
-    except ImportError:
-        pass
-    analyzers += [ThreadedAnalyzer(PoseStepDetector(fps=analysis_fps)), SceneClassifier(duration_s=duration_s)]
-    return analyzers
+    return [
+        ShotDetector(),
+        MotionOnsetDetector(),
+        ThreadedAnalyzer(PoseStepDetector(fps=analysis_fps)),
+        SceneClassifier(duration_s=duration_s),
+    ]

@@ -9,6 +9,8 @@
   it (``captioning/data/heard_as.csv`` lists the classes each such label may be heard as), the event
   takes that label (a barbell on screen: "weights drop", not "subway train"); when the scene supports
   none of the tagger's candidates, the label stays (off-screen sounds are common).
+* **Within a heard sound.** A visual onset inside a heard (non-music) event's span is one of its strokes: it
+  confirms that event rather than adding one.
 * **Sight alone.** A visual event with no audio event near it is kept: with ``source="visual"`` and its own
   confidence when the audio was not analysed (a silent clip), with its confidence capped at
   ``unheard_confidence`` (left for review) when the audio was analysed but heard nothing there.
@@ -79,6 +81,16 @@ def fuse(audio: Sequence[SoundEvent], visual: Sequence[SoundEvent], obs: VisualO
         out.append(ev)
     for k, ev in enumerate(visual):
         if k in used:
+            continue
+        inside = next((i for i, a in enumerate(out) if not a.background and a.start <= ev.start < a.end
+                       and a.category != "music"), None)
+        if inside is not None:
+            # a hit within a sound already heard (strokes of one clanging, a barbell's bounce): it confirms it
+            a = out[inside]
+            if a.source == "audio":
+                out[inside] = dataclasses.replace(
+                    a, source="audio+visual", confidence=round(min(1.0, a.confidence + opts.confirm_bonus), 3),
+                    pan=a.pan if a.pan is not None else ev.pan)
             continue
         if audio_analysed and _overlaps_audio(ev, audio):
             continue  # a step of a walk the audio already captions as footsteps, and the like
