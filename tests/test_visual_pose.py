@@ -403,22 +403,6 @@ def test_real_pose_model_on_noise_finds_nobody_and_checks_its_input() -> None:
 
 
 @pytest.mark.slow
-def test_real_pose_model_landmark_shape_on_a_person() -> None:
-    clip = Path(__file__).resolve().parents[2] / "shared" / "data" / "videos" / "chaplin.mp4"
-    if not clip.is_file():
-        pytest.skip("../shared/data/videos/chaplin.mp4 not available")
-    import av
-
-    with av.open(str(clip)) as container:
-        frame = next(f for i, f in enumerate(container.decode(video=0)) if i == 50)
-        rgb = frame.to_ndarray(format="rgb24", width=456, height=256)
-    with mp_pose.load_pose().pose_tracker(smooth=False) as tracker:
-        out = tracker(rgb)
-    assert out is not None and out.shape == (33, 4) and out.dtype == np.float32
-    assert np.all((out[:, 3] >= 0) & (out[:, 3] <= 1))
-
-
-@pytest.mark.slow
 def test_real_pose_model_keeps_stderr_clean() -> None:
     code = (
         "import numpy as np\n"
