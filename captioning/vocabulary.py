@@ -28,12 +28,12 @@ Columns:
 
 from __future__ import annotations
 
-import csv
 import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
-from importlib import resources
 from typing import Literal
+
+from captioning.datafiles import csv_records, data_text
 
 Role = Literal["sound", "ambience", "music", "dialogue", "ignore"]
 ROLES: tuple[str, ...] = ("sound", "ambience", "music", "dialogue", "ignore")
@@ -143,8 +143,7 @@ def _parse_row(row: dict[str, str], line: int) -> VocabularyEntry:
 @functools.lru_cache(maxsize=1)
 def load_vocabulary() -> Vocabulary:
     """The packaged vocabulary (``captioning/data/vocabulary.csv``), parsed once per process."""
-    text = resources.files("captioning").joinpath("data/vocabulary.csv").read_text(encoding="utf-8")
-    return parse_vocabulary(text)
+    return parse_vocabulary(data_text("vocabulary.csv"))
 
 
 def parse_vocabulary(text: str) -> Vocabulary:
@@ -155,13 +154,11 @@ def parse_vocabulary(text: str) -> Vocabulary:
     ValueError
         On a malformed row, naming its line in ``text`` (1-based, comments counted).
     """
-    # Keep each record's physical line number so errors point at the file, not at the filtered stream.
-    kept = [(n, line) for n, line in enumerate(text.splitlines(), 1) if not line.lstrip().startswith("#")]
-    rows = csv.DictReader(line for _, line in kept)
+    fieldnames, records = csv_records(text)
     allowed = [list(_COLUMNS + _OPTIONAL_COLUMNS[:n]) for n in range(len(_OPTIONAL_COLUMNS) + 1)]
-    if rows.fieldnames is None or list(rows.fieldnames) not in allowed:
+    if fieldnames is None or list(fieldnames) not in allowed:
         raise ValueError(
             f"vocabulary.csv: header must be {','.join(_COLUMNS)} optionally followed by "
-            f"{','.join(_OPTIONAL_COLUMNS)}, got {rows.fieldnames}"
+            f"{','.join(_OPTIONAL_COLUMNS)}, got {fieldnames}"
         )
-    return Vocabulary([_parse_row(r, kept[rows.line_num - 1][0]) for r in rows])
+    return Vocabulary([_parse_row(r, line) for line, r in records])

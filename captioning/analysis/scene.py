@@ -27,15 +27,14 @@ support. :func:`load_context_table`'s ``labels`` are the labels sight can suppor
 
 from __future__ import annotations
 
-import csv
 import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from importlib import resources
 
 import numpy as np
 
 from captioning.analysis.types import SceneContext, ShotCut, VideoFrame
+from captioning.datafiles import csv_records, data_text
 
 #: A frame classifier: shape=(n, height, width, 3) uint8 RGB -> shape=(n, n_classes) probabilities.
 Classifier = Callable[[np.ndarray], np.ndarray]
@@ -140,16 +139,14 @@ def parse_context_table(text: str, class_names: Sequence[str]) -> ContextTable:
         ValueError: a malformed row, an index out of range, a name that does not match its index, a class in
             two rows, or a weight outside (0, 1]; the message names the line.
     """
-    kept = [(n, line) for n, line in enumerate(text.splitlines(), 1) if not line.lstrip().startswith("#")]
-    reader = csv.DictReader(line for _, line in kept)
-    if reader.fieldnames != ["classes", "imagenet", "labels", "materials", "ambience"]:
+    fieldnames, records = csv_records(text)
+    if fieldnames != ["classes", "imagenet", "labels", "materials", "ambience"]:
         raise ValueError(f"imagenet_context.csv: header must be classes,imagenet,labels,materials,ambience, "
-                         f"got {reader.fieldnames}")
+                         f"got {fieldnames}")
     n_classes = len(class_names)
     rows: list[tuple[range, list[tuple[str, float]], list[tuple[str, float]], list[tuple[str, float]]]] = []
     seen: dict[int, int] = {}
-    for row in reader:
-        line = kept[reader.line_num - 1][0]
+    for line, row in records:
         if None in row or any(v is None for v in row.values()):
             raise ValueError(f"imagenet_context.csv line {line}: expected 5 fields")
         first, _, last = row["classes"].partition("-")
@@ -194,8 +191,7 @@ def load_context_table() -> ContextTable:
     """The packaged table (``captioning/data/imagenet_context.csv``) against the ImageNet class list, parsed once."""
     from models.frame_classifier import imagenet_classes
 
-    text = resources.files("captioning").joinpath("data/imagenet_context.csv").read_text(encoding="utf-8")
-    return parse_context_table(text, [c.name for c in imagenet_classes()])
+    return parse_context_table(data_text("imagenet_context.csv"), [c.name for c in imagenet_classes()])
 
 
 @functools.lru_cache(maxsize=1)

@@ -19,14 +19,13 @@
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from importlib import resources
 
 from captioning.analysis.video import VisualObservations
+from captioning.datafiles import csv_records, data_text
 from captioning.events import SoundEvent, sort_events
 from captioning.vocabulary import Vocabulary
 
@@ -54,9 +53,8 @@ def heard_as() -> Mapping[str, frozenset[str]]:
 
     From ``captioning/data/heard_as.csv``; a label's own vocabulary classes count too (see :func:`fuse`).
     """
-    text = resources.files("captioning").joinpath("data/heard_as.csv").read_text(encoding="utf-8")
-    rows = csv.DictReader(line for line in text.splitlines() if line and not line.startswith("#"))
-    return {r["label"]: frozenset(n for n in r["heard_as"].split("|") if n) for r in rows}
+    _, records = csv_records(data_text("heard_as.csv"))
+    return {r["label"]: frozenset(n for n in r["heard_as"].split("|") if n) for _, r in records}
 
 
 def fuse(audio: Sequence[SoundEvent], visual: Sequence[SoundEvent], obs: VisualObservations, vocab: Vocabulary,
