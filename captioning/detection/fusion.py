@@ -72,11 +72,7 @@ def fuse(audio: Sequence[SoundEvent], visual: Sequence[SoundEvent], obs: VisualO
         if match is not None:
             used.add(match)
         ev = _in_context(ev, obs, vocab, seen, opts)
-        if seen is not None:
-            ev = dataclasses.replace(
-                ev, source="audio+visual", confidence=round(min(1.0, ev.confidence + opts.confirm_bonus), 3),
-                pan=ev.pan if ev.pan is not None else seen.pan, material=ev.material or seen.material)
-        out.append(ev)
+        out.append(_confirmed(ev, seen, opts) if seen is not None else ev)
     for k, ev in enumerate(visual):
         if k in used:
             continue
@@ -84,11 +80,8 @@ def fuse(audio: Sequence[SoundEvent], visual: Sequence[SoundEvent], obs: VisualO
                        and a.category != "music"), None)
         if inside is not None:
             # a hit within a sound already heard (strokes of one clanging, a barbell's bounce): it confirms it
-            a = out[inside]
-            if a.source == "audio":
-                out[inside] = dataclasses.replace(
-                    a, source="audio+visual", confidence=round(min(1.0, a.confidence + opts.confirm_bonus), 3),
-                    pan=a.pan if a.pan is not None else ev.pan)
+            if out[inside].source == "audio":
+                out[inside] = _confirmed(out[inside], ev, opts)
             continue
         if audio_analysed and _overlaps_audio(ev, audio):
             continue  # a step of a walk the audio already captions as footsteps, and the like
@@ -96,6 +89,13 @@ def fuse(audio: Sequence[SoundEvent], visual: Sequence[SoundEvent], obs: VisualO
             ev = dataclasses.replace(ev, confidence=min(ev.confidence, opts.unheard_confidence))
         out.append(ev)
     return sort_events(out)
+
+
+def _confirmed(heard: SoundEvent, seen: SoundEvent, opts: FusionOptions) -> SoundEvent:
+    """``heard`` confirmed by ``seen``: both sources, more confidence, the screen's pan and material if unknown."""
+    return dataclasses.replace(
+        heard, source="audio+visual", confidence=round(min(1.0, heard.confidence + opts.confirm_bonus), 3),
+        pan=heard.pan if heard.pan is not None else seen.pan, material=heard.material or seen.material)
 
 
 def _nearest(t: float, events: Sequence[SoundEvent], used: set[int], within: float) -> int | None:
@@ -119,9 +119,9 @@ def _in_context(ev: SoundEvent, obs: VisualObservations, vocab: Vocabulary, seen
         return ev
     heard = set(ev.audioset)
     for label, weight in scene.labels:
-        if weight < opts.context_weight or label == ev.label:
-            if label == ev.label:
-                return ev  # the picture agrees with the ear
+        if label == ev.label:
+            return ev  # the picture agrees with the ear
+        if weight < opts.context_weight:
             continue
         entry = vocab.get(label)
         if entry is None:

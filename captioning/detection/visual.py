@@ -97,19 +97,22 @@ def _runs(onsets: Sequence[VisualOnset], gap_s: float, obs: VisualObservations) 
     return runs
 
 
+def _estimated_dbfs(strength: float) -> float:
+    """Loudness (dBFS) a visual contact of ``strength`` 0..1 is given, within LOUDNESS_RANGE_DB."""
+    lo, hi = LOUDNESS_RANGE_DB
+    return lo + (hi - lo) * min(1.0, max(0.0, strength))
+
+
 def _event(group: Sequence[VisualOnset], entry: VocabularyEntry, duration: float, opts: VisualOptions, *,
            sustained: bool) -> SoundEvent:
     start = group[0].t
     end = min(duration, max(group[-1].t + opts.event_s, start + 0.01))
-    strength = max(o.strength for o in group)
-    lo, hi = LOUDNESS_RANGE_DB
-    loudness = lo + (hi - lo) * min(1.0, max(0.0, strength))
+    loudness = _estimated_dbfs(max(o.strength for o in group))
     # one envelope value per 1/ENVELOPE_RATE_HZ s: each contact is a short peak, silence between
     n = max(1, int(round((end - start) * ENVELOPE_RATE_HZ)))
     env = [-120.0] * n
     for o in group:
-        k = min(n - 1, int((o.t - start) * ENVELOPE_RATE_HZ))
-        env[k] = lo + (hi - lo) * min(1.0, max(0.0, o.strength))
+        env[min(n - 1, int((o.t - start) * ENVELOPE_RATE_HZ))] = _estimated_dbfs(o.strength)
     x = sum(o.x for o in group) / len(group)
     confidence = min(1.0, sum(o.confidence for o in group) / len(group) + 0.05 * (len(group) - 1))
     caption = entry.caption_sustained if sustained else entry.caption_abrupt
