@@ -154,3 +154,10 @@ def test_hits_within_a_heard_sound_confirm_it_instead_of_adding_events(vocab: Vo
     out = fuse([long], visual_events(obs, vocab, 10.0), obs, vocab, audio_analysed=True)
     assert [(e.start, e.source) for e in out] == [(1.0, "audio+visual"), (9.0, "visual")]
     assert out[0].pan == pytest.approx(-0.8)
+
+
+def test_a_hit_during_seen_footsteps_is_still_its_own_event_when_nothing_is_heard(vocab: Vocabulary) -> None:
+    steps = tuple(onset(1.0 + 0.5 * k, "footstep", track=1) for k in range(5))
+    obs = VisualObservations(onsets=(*steps, onset(2.2, x=0.9)))
+    out = fuse([], visual_events(obs, vocab, 10.0), obs, vocab, audio_analysed=False)
+    assert [(e.start, e.label) for e in out] == [(1.0, "footsteps"), (2.2, "thud")]

@@ -73,10 +73,11 @@ def fuse(audio: Sequence[SoundEvent], visual: Sequence[SoundEvent], obs: VisualO
             used.add(match)
         ev = _in_context(ev, obs, vocab, seen, opts)
         out.append(_confirmed(ev, seen, opts) if seen is not None else ev)
+    n_heard = len(out)  # sights are confirmed by heard sounds only, not by other sights appended below
     for k, ev in enumerate(visual):
         if k in used:
             continue
-        inside = next((i for i, a in enumerate(out) if not a.background and a.start <= ev.start < a.end
+        inside = next((i for i, a in enumerate(out[:n_heard]) if not a.background and a.start <= ev.start < a.end
                        and a.category != "music"), None)
         if inside is not None:
             # a hit within a sound already heard (strokes of one clanging, a barbell's bounce): it confirms it
