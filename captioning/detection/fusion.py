@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from captioning.analysis.video import VisualObservations
 from captioning.datafiles import csv_records, data_text
+from captioning.detection.visual import IMPACT_CATEGORIES
 from captioning.events import SoundEvent, sort_events
 from captioning.vocabulary import Vocabulary
 
@@ -131,7 +132,7 @@ def _in_context(ev: SoundEvent, obs: VisualObservations, vocab: Vocabulary, seen
         supported = bool(heard & sounds_like) or (
             seen is not None and seen.label == entry.label) or (
             seen is not None and ev.kind == "abrupt" and entry.kind == "abrupt" and seen.category == "impact"
-            and entry.category in ("impact", "tools", "household", "sports"))
+            and entry.category in IMPACT_CATEGORIES)
         if supported:
             caption = entry.caption_for(ev.end - ev.start)
             matching = tuple(n for n in ev.audioset if n in sounds_like)

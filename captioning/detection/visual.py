@@ -19,8 +19,8 @@ from captioning.analysis.video import VisualObservations
 from captioning.events import ENVELOPE_RATE_HZ, SoundEvent, sort_events
 from captioning.vocabulary import Vocabulary, VocabularyEntry
 
-#: Categories of vocabulary rows an impact seen on screen may be named by.
-IMPACT_CATEGORIES = frozenset({"impact", "tools", "household", "door", "sports", "glass", "metal", "wood"})
+#: Categories of vocabulary rows an impact seen on screen may be named by (hit-like sounds).
+IMPACT_CATEGORIES = frozenset({"impact", "tools", "household", "door"})
 #: Label of a visual onset of each kind when nothing better is known.
 DEFAULT_LABEL = {"impact": "thud", "footstep": "footsteps", "clap": "clapping", "contact": "thud"}
 #: Estimated loudness of a visual event (dBFS) at strength 0 and 1.
