@@ -304,7 +304,7 @@ def iter_media(
                     extent.note(packet)
                     frames_out.decode(packet)
                     yield from frames_out.take()
-                frames_out.flush(container)
+                frames_out.finish(container)
                 yield from frames_out.take()
             else:
                 frames = _float_frames(_decoded_frames(container, stream, extent, frames_out))
@@ -363,12 +363,13 @@ class _VideoOut:
         h = max(2, int(round(f.height * scale / 2)) * 2)
         rgb: np.ndarray = f.reformat(width=w, height=h, format="rgb24", interpolation="FAST_BILINEAR").to_ndarray()
         turns = int(round((f.rotation or 0) / 90)) % 4
-        if turns:  # FFmpeg's display rotation is counter-clockwise degrees; players turn the picture so
+        if turns:  # FFmpeg's display rotation is in counter-clockwise degrees: turn the picture as players do
             rgb = np.ascontiguousarray(np.rot90(rgb, turns))
         self.ready.append(VideoFrame(index=self.count, t=round(t - self.origin, 6), rgb=rgb))
         self.count += 1
 
-    def flush(self, container: av.container.InputContainer) -> None:
+    def finish(self, container: av.container.InputContainer) -> None:
+        """Drain the decoder's last frames (B-frame reordering) and report skipped damaged packets."""
         if self.index is None:
             return
         try:
@@ -379,6 +380,8 @@ class _VideoOut:
                     self._add(f)
         except av.FFmpegError:
             pass
+        if self.bad:
+            logger.warning("%s: skipped %d damaged video packet(s)", container.name, self.bad)
 
     def take(self) -> Iterator[VideoFrame]:
         out, self.ready = self.ready, []
@@ -421,7 +424,7 @@ class _Extent:
             self.end = max(self.end, end - self.origin)
 
 
-def _decoded_frames(container: av.container.InputContainer, stream: av.AudioStream | None,
+def _decoded_frames(container: av.container.InputContainer, stream: av.AudioStream,
                     extent: _Extent, video: _VideoOut | None = None) -> Iterator[av.AudioFrame]:
     """Audio frames in order; a damaged packet is skipped with a warning, as players do.
 
@@ -430,13 +433,12 @@ def _decoded_frames(container: av.container.InputContainer, stream: av.AudioStre
     """
     bad = 0
     pictures = {s.index for s in container.streams if _is_picture(s)}
-    audio_index = stream.index if stream is not None else None
     for packet in container.demux():
         if video is not None and packet.stream.index == video.index:
             extent.note(packet)
             video.decode(packet)
             continue
-        if packet.stream.index != audio_index:
+        if packet.stream.index != stream.index:
             if packet.stream.index not in pictures:
                 extent.note(packet)
             continue
@@ -451,9 +453,7 @@ def _decoded_frames(container: av.container.InputContainer, stream: av.AudioStre
             continue
         yield from (f for f in frames if isinstance(f, av.AudioFrame))
     if video is not None:
-        video.flush(container)
-        if video.bad:
-            logger.warning("%s: skipped %d damaged video packet(s)", container.name, video.bad)
+        video.finish(container)
     if bad:
         logger.warning("%s: skipped %d damaged audio packet(s); the result may miss sounds there",
                        container.name, bad)
