@@ -1,9 +1,8 @@
 """The visual side of the one decode pass: route each decoded frame to the frame analyzers that want it.
 
-Each analyzer declares the frame rate it wants (``fps``; None: every decoded frame). A frame goes to an
-analyzer when at least ``1 / fps`` seconds (less a small tolerance) have passed since the last frame it got,
-so a 30 fps video gives a 2 fps classifier every 15th frame and a 25 fps one every 12th or 13th (the first
-frame at or after each tick of a regular ``1 / fps`` schedule).
+Each analyzer declares the frame rate it wants (``fps``; None: every decoded frame). It gets the first frame
+at or after each tick of a regular ``1 / fps`` schedule (restarted after a gap in the frames), so a 30 fps
+video gives a 2 fps classifier every 15th frame and a 25 fps one every 12th or 13th.
 """
 
 from __future__ import annotations
@@ -26,14 +25,12 @@ class VisualObservations:
         onsets: visual sound onsets (impacts, footsteps, claps), in time order.
         scenes: one context per shot (or per stretch), in time order.
         frames: decoded frames seen.
-        analyzers: name of each analyzer that ran.
     """
 
     cuts: tuple[ShotCut, ...] = ()
     onsets: tuple[VisualOnset, ...] = ()
     scenes: tuple[SceneContext, ...] = ()
     frames: int = 0
-    analyzers: tuple[str, ...] = ()
 
     def scene_at(self, t: float) -> SceneContext | None:
         """The scene context whose span holds ``t`` (None if there is none)."""
@@ -88,8 +85,7 @@ class FrameRouter:
                     scenes.append(item)
         return VisualObservations(
             cuts=tuple(sorted(cuts, key=lambda c: c.t)), onsets=tuple(sorted(onsets, key=lambda o: o.t)),
-            scenes=tuple(sorted(scenes, key=lambda s: s.start)), frames=self.frames,
-            analyzers=tuple(a.name for a in self.analyzers))
+            scenes=tuple(sorted(scenes, key=lambda s: s.start)), frames=self.frames)
 
 
 T = TypeVar("T")
