@@ -179,17 +179,22 @@ def analyze(
     extractor = FeatureExtractor(analyzers.tagger, analyzers.vad) if run_audio else None
     router = FrameRouter(analyzers.visual(options, info)) if run_visual and analyzers.visual is not None else None
     done = 0.0
-    for item in iter_media(info, audio=run_audio, video=run_visual):
-        if isinstance(item, AudioChunk):
-            assert extractor is not None
-            extractor.push(item.samples, item.stereo)
-            done = max(done, item.start + item.samples.size / ANALYSIS_SAMPLE_RATE)
-        else:
-            assert router is not None
-            router.push(item)
-            if not run_audio:
-                done = max(done, item.t)
-        hook("analyze", completed=min(total, done), total=total)
+    try:
+        for item in iter_media(info, audio=run_audio, video=run_visual):
+            if isinstance(item, AudioChunk):
+                assert extractor is not None
+                extractor.push(item.samples, item.stereo)
+                done = max(done, item.start + item.samples.size / ANALYSIS_SAMPLE_RATE)
+            else:
+                assert router is not None
+                router.push(item)
+                if not run_audio:
+                    done = max(done, item.t)
+            hook("analyze", completed=min(total, done), total=total)
+    except BaseException:
+        if router is not None:  # a damaged file or a cancelled job: no analyzer thread may outlive it
+            router.close()
+        raise
     events: tuple[SoundEvent, ...] = ()
     if extractor is not None:
         feats = extractor.finish()

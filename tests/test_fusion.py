@@ -161,3 +161,20 @@ def test_a_hit_during_seen_footsteps_is_still_its_own_event_when_nothing_is_hear
     obs = VisualObservations(onsets=(*steps, onset(2.2, x=0.9)))
     out = fuse([], visual_events(obs, vocab, 10.0), obs, vocab, audio_analysed=False)
     assert [(e.start, e.label) for e in out] == [(1.0, "footsteps"), (2.2, "thud")]
+
+
+def test_a_threaded_analyzer_stops_its_thread_when_the_input_fails() -> None:
+    import numpy as np
+
+    from captioning.analysis.types import VideoFrame
+    from captioning.analysis.video import ThreadedAnalyzer
+
+    inner = _Counter(None)
+    threaded = ThreadedAnalyzer(inner)
+    router = FrameRouter([threaded])
+    for i in range(5):
+        router.push(VideoFrame(i, i / 10, np.zeros((2, 2, 3), np.uint8)))
+    router.close()  # what analyze() does when decoding fails part way
+    assert not threaded._thread.is_alive()
+    assert len(inner.times) == 5  # frames already queued were still taken
+    router.close()  # idempotent

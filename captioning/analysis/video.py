@@ -71,6 +71,12 @@ class FrameRouter:
             self._due[k] = (due if frame.t - due < interval else frame.t) + interval
             a.push(frame)
 
+    def close(self) -> None:
+        """Stop the analyzers' threads without results (the input failed part way)."""
+        for a in self.analyzers:
+            if isinstance(a, ThreadedAnalyzer):
+                a.close()
+
     def finish(self) -> VisualObservations:
         cuts: list[ShotCut] = []
         onsets: list[VisualOnset] = []
@@ -127,9 +133,14 @@ class ThreadedAnalyzer(Generic[T]):
             raise self._error
         self._queue.put(frame)
 
+    def close(self) -> None:
+        """Let the thread end once it has taken the frames already queued (idempotent)."""
+        if self._thread.is_alive():
+            self._queue.put(_DONE)
+            self._thread.join()
+
     def finish(self) -> T:
-        self._queue.put(_DONE)
-        self._thread.join()
+        self.close()
         if self._error is not None:
             raise self._error
         return self.inner.finish()
