@@ -5,21 +5,27 @@ address must be public (not loopback, private, link-local, shared, multicast, re
 metadata address) unless it falls in an operator-configured allow range; the connection then goes to
 the address that was checked (no second DNS lookup an attacker could rebind), with the original Host
 header and TLS server name. Redirects are followed by hand, each hop checked the same way. Downloads
-are streamed to disk and stopped as soon as they pass the size limit or the deadline, and the content
-type and the first bytes (container magic numbers) must look like audio or video.
+are streamed to disk and stopped as soon as they pass the size limit, and the content type and the first
+bytes (container magic numbers) must look like audio or video.
+
+Time (issue 14): a fetch, and a webhook delivery, has one wall-clock limit over the whole exchange: DNS,
+connections, every redirect, headers and body. It is an asyncio timeout around the exchange, so it cuts off
+a read that is still waiting; a per-read timeout would not, since a server sending a byte at a time restarts
+it with every byte and could hold a worker for hours.
 """
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import hashlib
 import ipaddress
 import socket
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urljoin
 
 import filetype
@@ -29,6 +35,7 @@ from app.problems import ApiProblem
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+T = TypeVar("T")
 
 #: Cloud metadata endpoints: refused even inside an allow range.
 METADATA_ADDRESSES = frozenset(
@@ -48,7 +55,6 @@ NON_MEDIA_TYPES = (
 )
 SNIFF_BYTES = 262  # enough for every signature `filetype` knows
 DNS_TIMEOUT_S = 5.0
-_CHUNK = 64 * 1024
 
 
 class UrlRefused(ApiProblem):
@@ -168,8 +174,8 @@ def check_url(url: str, policy: AddressPolicy) -> Target:
     return Target(url=u, host=host, address=addresses[0])
 
 
-def _send(
-    client: httpx.Client, method: str, target: Target, headers: Mapping[str, str], content: bytes | None
+async def _send(
+    client: httpx.AsyncClient, method: str, target: Target, headers: Mapping[str, str], content: bytes | None
 ) -> httpx.Response:
     """Send to the checked address, keeping the original Host header and TLS server name."""
     pinned = target.url.copy_with(host=str(target.address))
@@ -181,7 +187,7 @@ def _send(
         content=content,
         extensions={"sni_hostname": target.host} if target.url.scheme == "https" else {},
     )
-    return client.send(request, stream=True)
+    return await client.send(request, stream=True)
 
 
 def looks_like_non_media(content_type: str | None) -> bool:
@@ -217,6 +223,61 @@ class Fetched:
     final_url: str
 
 
+@dataclass
+class _Exchange:
+    """How far one fetch or delivery got, for the problem raised when its time is up."""
+
+    host: str
+    stage: str = "did not accept the connection"
+    received: int = 0
+    redirects: int = 0
+
+    def but(self) -> str:
+        """What had happened by then, as a parenthesis (empty when nothing had)."""
+        done = [f"{self.redirects} redirect{'s' * (self.redirects != 1)} followed"] if self.redirects else []
+        done += [f"{self.received} bytes received"] if self.received else []
+        return f" ({', '.join(done)})" if done else ""
+
+
+async def _in_time(work: Awaitable[T], budget_s: float, on_timeout: Callable[[], ApiProblem]) -> T:
+    """Await ``work`` under one wall-clock budget (seconds), raising ``on_timeout()`` when it runs out.
+
+    The budget cancels whatever ``work`` is waiting on at that moment: a connection, a DNS lookup, a read
+    that a server answers one byte at a time. Per-read timeouts cannot do this: each byte restarts them.
+    """
+    scope = asyncio.timeout(budget_s)
+    try:
+        async with scope:
+            return await work
+    except TimeoutError:
+        if scope.expired():
+            raise on_timeout() from None
+        raise
+
+
+def _run_in_time(work: Callable[[], Awaitable[T]], budget_s: float, on_timeout: Callable[[], ApiProblem]) -> T:
+    """Run ``work()`` in an event loop of its own (callers are worker threads and processes), in time."""
+    if budget_s <= 0:
+        raise on_timeout()
+    return asyncio.run(_in_time(work(), budget_s, on_timeout))
+
+
+def _host_of(url: str) -> str:
+    try:
+        return httpx.URL(url).host or url
+    except (httpx.InvalidURL, TypeError, ValueError):
+        return url
+
+
+async def _check_url(url: str, policy: AddressPolicy) -> Target:
+    """:func:`check_url` off the event loop, so the deadline also bounds a slow DNS answer."""
+    return await asyncio.get_running_loop().run_in_executor(_check_pool, check_url, url, policy)
+
+
+# A thread left behind by a cancelled check ends by itself within DNS_TIMEOUT_S; no one waits for it.
+_check_pool = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="url-check")
+
+
 def fetch_to_file(
     url: str,
     dest: Path,
@@ -227,6 +288,7 @@ def fetch_to_file(
     max_redirects: int = 5,
     media: bool = True,
     byterange: tuple[int, int] | None = None,
+    deadline: float | None = None,
 ) -> Fetched:
     """Download ``url`` to ``dest`` under the rules of this module.
 
@@ -235,58 +297,85 @@ def fetch_to_file(
         dest: file to write (its directory must exist); removed again on any error.
         policy: which addresses may be contacted.
         max_bytes: size limit in bytes, enforced while streaming.
-        timeout_s: total time limit in seconds, connection and download included.
+        timeout_s: wall-clock limit in seconds for the whole fetch: DNS, connections, redirects, headers and
+            body, enforced even while a read waits (a server sending a byte at a time is cut off at the limit).
         max_redirects: redirects to follow, each checked like the first URL.
         media: refuse what is not audio or video (content type, first bytes); False for a text resource the
             caller checks itself (an HLS playlist).
         byterange: (offset, length) in bytes: only that part is downloaded (``Range``; a server that answers
             200 with the whole resource is read up to the range's end), ``max_bytes`` applying to the part.
+        deadline: a ``time.monotonic()`` instant the fetch must also end by, for several fetches that share
+            one ``timeout_s`` (an HLS rendition's playlist and segments); None: ``timeout_s`` from now.
 
     Raises:
-        UrlRefused, FetchFailed, TooLarge, NotMedia.
+        UrlRefused, FetchFailed (the detail names the time limit when it is reached), TooLarge, NotMedia.
     """
-    deadline = time.monotonic() + timeout_s
-    current = url
-    timeout = httpx.Timeout(min(timeout_s, 30.0))
+    budget = timeout_s if deadline is None else min(timeout_s, deadline - time.monotonic())
+    state = _Exchange(host=_host_of(url))
+
+    def too_slow() -> FetchFailed:
+        return FetchFailed(
+            f"{state.host} {state.stage} within the time limit of {timeout_s:g} s for URL downloads{state.but()}; "
+            "upload the file instead, or serve it from a host that sends it faster"
+        )
+
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
-            for _hop in range(max_redirects + 1):
-                target = check_url(current, policy)
-                headers = {"Accept": "video/*, audio/*, */*;q=0.1"}
-                if byterange is not None:
-                    headers["Range"] = f"bytes={byterange[0]}-{byterange[0] + byterange[1] - 1}"
-                try:
-                    response = _send(client, "GET", target, headers, None)
-                except httpx.TimeoutException as e:
-                    raise FetchFailed(f"{target.host} did not answer in time") from e
-                except httpx.HTTPError as e:
-                    raise FetchFailed(f"could not connect to {target.host}: {e}") from e
-                try:
-                    if response.is_redirect:
-                        location = response.headers.get("location")
-                        if not location:
-                            raise FetchFailed(
-                                f"{target.host} answered {response.status_code} without a Location"
-                            )
-                        current = urljoin(str(target.url), location)
-                        continue
-                    return _download(response, target, dest, max_bytes, deadline, media, byterange)
-                finally:
-                    response.close()
-            raise FetchFailed(f"more than {max_redirects} redirects")
+        return _run_in_time(
+            lambda: _fetch(url, dest, policy, max_bytes, max_redirects, media, byterange, state), budget, too_slow
+        )
     except BaseException:
         dest.unlink(missing_ok=True)
         raise
 
 
-def _download(
+async def _fetch(
+    url: str,
+    dest: Path,
+    policy: AddressPolicy,
+    max_bytes: int,
+    max_redirects: int,
+    media: bool,
+    byterange: tuple[int, int] | None,
+    state: _Exchange,
+) -> Fetched:
+    current = url
+    # No httpx timeouts: the caller's deadline bounds the whole exchange (a per-read timeout restarts with
+    # every byte, so a trickling server would never hit it).
+    async with httpx.AsyncClient(timeout=None, follow_redirects=False, trust_env=False) as client:
+        for _hop in range(max_redirects + 1):
+            state.stage = "did not resolve"
+            target = await _check_url(current, policy)
+            state.host, state.stage = target.host, "did not answer"
+            headers = {"Accept": "video/*, audio/*, */*;q=0.1"}
+            if byterange is not None:
+                headers["Range"] = f"bytes={byterange[0]}-{byterange[0] + byterange[1] - 1}"
+            try:
+                response = await _send(client, "GET", target, headers, None)
+            except httpx.HTTPError as e:
+                raise FetchFailed(f"could not connect to {target.host}: {e}") from e
+            try:
+                if response.is_redirect:
+                    location = response.headers.get("location")
+                    if not location:
+                        raise FetchFailed(f"{target.host} answered {response.status_code} without a Location")
+                    current = urljoin(str(target.url), location)
+                    state.redirects += 1
+                    continue
+                state.stage = "did not send the whole file"
+                return await _download(response, target, dest, max_bytes, media, byterange, state)
+            finally:
+                await response.aclose()
+        raise FetchFailed(f"more than {max_redirects} redirects")
+
+
+async def _download(
     response: httpx.Response,
     target: Target,
     dest: Path,
     max_bytes: int,
-    deadline: float,
-    media: bool = True,
-    byterange: tuple[int, int] | None = None,
+    media: bool,
+    byterange: tuple[int, int] | None,
+    state: _Exchange,
 ) -> Fetched:
     partial = byterange is not None and response.status_code == 206
     if response.status_code != 200 and not partial:
@@ -313,9 +402,8 @@ def _download(
     head = b""
     try:
         with dest.open("wb") as f:
-            for chunk in response.iter_bytes(_CHUNK):
-                if time.monotonic() > deadline:
-                    raise FetchFailed("the download took longer than the time limit")
+            async for chunk in response.aiter_bytes():  # as the bytes arrive: the limits act at once
+                state.received += len(chunk)
                 if skip:
                     dropped = min(skip, len(chunk))
                     chunk, skip = chunk[dropped:], skip - dropped
@@ -334,8 +422,6 @@ def _download(
                 f.write(chunk)
                 if want is not None and size >= want:
                     break
-    except httpx.TimeoutException as e:
-        raise FetchFailed(f"{target.host} stopped sending data") from e
     except httpx.HTTPError as e:
         raise FetchFailed(f"the download from {target.host} failed: {e}") from e
     if media and (why := sniff(head)):
@@ -350,20 +436,30 @@ def post_json(
 ) -> int:
     """POST ``body`` (JSON) to ``url`` with the same address rules; returns the HTTP status.
 
-    Redirects are not followed (a 3xx counts as a failed delivery).
+    Redirects are not followed (a 3xx counts as a failed delivery). ``timeout_s`` (seconds) bounds the whole
+    delivery, DNS to the answer's headers, even against a receiver that answers a byte at a time.
 
     Raises:
         UrlRefused: the URL is refused by ``policy``.
-        FetchFailed: the connection failed or timed out.
+        FetchFailed: the connection failed, or the delivery did not end within ``timeout_s``.
     """
-    target = check_url(url, policy)
+    state = _Exchange(host=_host_of(url))
+
+    def too_slow() -> FetchFailed:
+        return FetchFailed(f"{state.host} {state.stage} within the time limit of {timeout_s:g} s")
+
+    return _run_in_time(lambda: _post(url, body, headers, policy, state), timeout_s, too_slow)
+
+
+async def _post(url: str, body: bytes, headers: Mapping[str, str], policy: AddressPolicy, state: _Exchange) -> int:
+    state.stage = "did not resolve"
+    target = await _check_url(url, policy)
+    state.host, state.stage = target.host, "did not answer the webhook"
     hdrs: dict[str, Any] = {"Content-Type": "application/json", "User-Agent": "soundcue-webhooks", **headers}
     try:
-        with httpx.Client(
-            timeout=httpx.Timeout(timeout_s), follow_redirects=False, trust_env=False
-        ) as client:
-            response = _send(client, "POST", target, hdrs, body)
-            response.close()
+        async with httpx.AsyncClient(timeout=None, follow_redirects=False, trust_env=False) as client:
+            response = await _send(client, "POST", target, hdrs, body)
+            await response.aclose()
             return response.status_code
     except httpx.HTTPError as e:
         raise FetchFailed(f"could not deliver to {target.host}: {e}") from e

@@ -2,8 +2,9 @@
 ``hls/`` results with share-link tokens carried into the playlists' URIs.
 
 The rendition is fetched with :func:`app.fetch.fetch_to_file` under the rules of ``video_url`` (public addresses
-only, every redirect checked, size and time limits): the media playlist, then only its first media segment (its
-byte range) and that segment's init section (``EXT-X-MAP``), each URI resolved against the playlist's final URL.
+only, every redirect checked, size limits, one time limit shared by the fetches): the media playlist, then only
+its first media segment (its byte range) and that segment's init section (``EXT-X-MAP``), each URI resolved
+against the playlist's final URL.
 The library reads them as bytes (:func:`captioning.captions.hls.video_rendition`), so nothing is looked up on the
 server's disk by a URI the playlist chose. Segment sizes other than the first are taken from byte ranges when the
 playlist has them; otherwise the master playlist's BANDWIDTH is estimated from the first segment.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
@@ -43,12 +45,14 @@ def fetch_video_rendition(url: str, settings: Settings) -> VideoRendition:
     from captioning.captions.hls import media_segments, video_rendition
 
     policy = AddressPolicy(tuple(settings.url_allow_cidrs))
+    deadline = time.monotonic() + settings.fetch_timeout_s  # one limit for the three fetches (issue 14)
 
     def fetch(target: str, dest: Path, *, media: bool, byterange: tuple[int, int] | None = None,
               max_bytes: int = settings.max_upload_bytes) -> Fetched:
         try:
             return fetch_to_file(target, dest, policy=policy, max_bytes=max_bytes, timeout_s=settings.fetch_timeout_s,
-                                 max_redirects=settings.max_redirects, media=media, byterange=byterange)
+                                 max_redirects=settings.max_redirects, media=media, byterange=byterange,
+                                 deadline=deadline)
         except ApiProblem as e:
             e.detail = f"{FIELD}: {e.detail}"
             raise
