@@ -35,17 +35,18 @@ The state is two small grey frames, one flow field and about ``context_s`` secon
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from captioning.analysis.shots import FrameSignature, frame_signature, signature_distance
+from captioning.analysis.shots import SMALL_SHORT_SIDE, FrameSignature, signature_distance, signature_of, small_picture
 from captioning.analysis.types import VideoFrame, VisualOnset
 
-#: Short side (px) of the grey frames the flow is computed on.
-FLOW_SHORT_SIDE = 128
+#: Short side (px) of the grey frames the flow is computed on (the small copy shot cuts also use).
+FLOW_SHORT_SIDE = SMALL_SHORT_SIDE
 #: Direction bins of the directogram (4: right, down, left, up).
 N_DIRECTIONS = 4
 #: Frames closer than this (s) to the last analysed one are skipped (caps the cost at 30 frames a second).
@@ -68,6 +69,19 @@ def _dis() -> cv2.DISOpticalFlow:
     return dis
 
 
+@functools.lru_cache(maxsize=8)
+def _affine_grid(h: int, w: int, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pixel coordinates of an (h, w) field (-0.5..0.5): x shape=(w,), y shape=(h,), and the affine basis
+    (x, y, 1) at every ``step``-th pixel, shape=(n, 3) float64; read-only, made once per field size."""
+    gx = (np.arange(w, dtype=np.float32) / w - 0.5)  # (w,)
+    gy = (np.arange(h, dtype=np.float32) / h - 0.5)  # (h,)
+    xs, ys = np.meshgrid(gx[::step], gy[::step])
+    basis = np.stack([xs.ravel(), ys.ravel(), np.ones(xs.size, np.float32)], axis=1).astype(np.float64)  # (n, 3)
+    for a in (gx, gy, basis):
+        a.setflags(write=False)
+    return gx, gy, basis
+
+
 def camera_motion(flow: np.ndarray, step: int = 2, iterations: int = 4) -> np.ndarray:
     """The global affine flow (camera pan, zoom, rotation, shake) of a flow field, fitted robustly.
 
@@ -80,17 +94,16 @@ def camera_motion(flow: np.ndarray, step: int = 2, iterations: int = 4) -> np.nd
         shape=(h, w, 2) float32, the affine flow at every pixel.
     """
     h, w = flow.shape[:2]
-    gx = (np.arange(w, dtype=np.float32) / w - 0.5)  # (w,)
-    gy = (np.arange(h, dtype=np.float32) / h - 0.5)  # (h,)
-    xs, ys = np.meshgrid(gx[::step], gy[::step])
-    basis = np.stack([xs.ravel(), ys.ravel(), np.ones(xs.size, np.float32)], axis=1).astype(np.float64)  # (n, 3)
+    gx, gy, basis = _affine_grid(h, w, step)
     target = flow[::step, ::step].reshape(-1, 2).astype(np.float64)  # (n, 2)
     weights = np.ones(len(target))
     params: np.ndarray = np.zeros((3, 2))
+    ridge = 1e-9 * np.eye(3)
     for _ in range(iterations):
         bw = basis * weights[:, None]
-        params = np.linalg.solve(bw.T @ basis + 1e-9 * np.eye(3), bw.T @ target)  # (3, 2)
-        resid = np.linalg.norm(target - basis @ params, axis=1)
+        params = np.linalg.solve(bw.T @ basis + ridge, bw.T @ target)  # (3, 2)
+        d = target - basis @ params  # (n, 2)
+        resid = np.sqrt(d[:, 0] ** 2 + d[:, 1] ** 2)
         scale = 2.0 * float(np.median(resid)) + 0.05
         weights = 1.0 / np.maximum(1.0, resid / scale)
     p = params.astype(np.float32)
@@ -175,12 +188,8 @@ class MotionOnsetDetector:
             raise ValueError(f"expected an (h, w, 3) uint8 RGB frame, got shape={rgb.shape} dtype={rgb.dtype}")
         if frame.t - self._t < MIN_STEP_S and frame.t >= self._t:
             return
-        h, w = rgb.shape[:2]
-        scale = min(1.0, FLOW_SHORT_SIDE / min(h, w))
-        size = (max(2, round(w * scale)), max(2, round(h * scale)))
-        small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
-        grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
-        sig = frame_signature(small)
+        grey = cv2.cvtColor(small_picture(frame), cv2.COLOR_RGB2GRAY)
+        sig = signature_of(frame)  # shared with the shot detector
         prev = self._grey
         if prev is None or prev.shape != grey.shape or frame.t <= self._t or (
                 self._sig is not None and signature_distance(self._sig, sig) >= CUT_DISTANCE):

@@ -30,6 +30,9 @@ from captioning.analysis.types import ShotCut, VideoFrame
 
 #: Short side (px) frames are reduced to before their histogram is taken.
 SIGNATURE_SHORT_SIDE = 64
+#: Short side (px) of the small copy of each frame that shot cuts and motion share (the signature is taken
+#: from it, the optical flow computed on its grey levels).
+SMALL_SHORT_SIDE = 128
 #: Size (width, height) of the grey layout thumbnail.
 THUMB_SIZE = (24, 16)
 #: Histogram bins of hue, saturation, value (OpenCV hue spans 0..180).
@@ -83,6 +86,32 @@ def frame_signature(rgb: np.ndarray) -> FrameSignature:
     flat = std < FLAT_STD
     thumb = np.zeros_like(grey) if flat else (grey - float(grey.mean())) / std
     return FrameSignature(hist=hist, thumb=thumb, flat=flat)
+
+
+def small_picture(frame: VideoFrame) -> np.ndarray:
+    """The frame reduced (area average) so its short side is at most SMALL_SHORT_SIDE, at least 2 px a side;
+    made once per frame (:meth:`VideoFrame.derived`). Shape=(h, w, 3) uint8."""
+    def make(f: VideoFrame) -> np.ndarray:
+        h, w = f.rgb.shape[:2]
+        scale = min(1.0, SMALL_SHORT_SIDE / min(h, w))
+        size = (max(2, round(w * scale)), max(2, round(h * scale)))
+        if size == (w, h):
+            return f.rgb
+        out: np.ndarray = cv2.resize(f.rgb, size, interpolation=cv2.INTER_AREA)
+        return out
+    return frame.derived("small", make)
+
+
+def signature_of(frame: VideoFrame) -> FrameSignature:
+    """:func:`frame_signature` of the frame's :func:`small_picture`, made once per frame.
+
+    Raises:
+        ValueError: the frame is not an (h, w, 3) uint8 RGB image.
+    """
+    rgb = frame.rgb
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8 or min(rgb.shape[:2]) < 1:
+        raise ValueError(f"expected an (h, w, 3) uint8 RGB image, got shape={rgb.shape} dtype={rgb.dtype}")
+    return frame.derived("signature", lambda f: frame_signature(small_picture(f)))
 
 
 def signature_distance(a: FrameSignature, b: FrameSignature) -> float:
@@ -146,7 +175,7 @@ class ShotDetector:
         self._cuts: list[ShotCut] = []
 
     def push(self, frame: VideoFrame) -> None:
-        sig = frame_signature(frame.rgb)
+        sig = signature_of(frame)  # shared with the motion analyzer
         if sig.flat:  # the middle of a fade: compared with nothing, the next picture is compared across it
             return
         score = signature_distance(self._last, sig) if self._last is not None else None

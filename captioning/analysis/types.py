@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
 #: Frames reach the analyzers downscaled so that their short side is at most this many pixels.
 ANALYSIS_SHORT_SIDE = 256
+
+D = TypeVar("D")
 
 
 @dataclass(frozen=True)
@@ -20,11 +23,23 @@ class VideoFrame:
         t: presentation time of the frame, seconds of media time (see :class:`captioning.events.MediaInfo`).
         rgb: shape=(height, width, 3) uint8, downscaled so the short side is <= ANALYSIS_SHORT_SIDE, upright
             (the stream's rotation already applied).
+
+    Pictures derived from ``rgb`` that several analyzers read (a smaller copy, a shot signature) are made once
+    per frame through :meth:`derived`.
     """
 
     index: int
     t: float
     rgb: np.ndarray
+    _derived: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def derived(self, key: str, make: Callable[[VideoFrame], D]) -> D:
+        """``make(self)``, computed on the first call for ``key`` and shared by later callers (the frame's
+        analyzers on one thread; a second thread asking at the same moment computes it once more)."""
+        if key not in self._derived:
+            self._derived[key] = make(self)
+        value: D = self._derived[key]
+        return value
 
 
 @dataclass(frozen=True)
