@@ -4,6 +4,10 @@ FastAPI's ``UploadFile`` spools the whole body before the route runs; this parse
 streaming ``MultipartParser``) writes the ``file`` part to its destination chunk by chunk, hashes it,
 sniffs its first bytes, and stops with 413 the moment it passes the size limit (issue 3: limits are
 enforced while streaming, not after buffering everything).
+
+A form is whole only when its closing boundary (``--BOUNDARY--``, RFC 2046 section 5.1.1) has arrived: a body
+cut off before it, even with a Content-Length that matches what was sent, is refused with 422 before any job
+exists (issue 14), instead of queueing a job on a partial file.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ class _Receiver:
         self._headers: dict[bytes, bytes] = {}
         self._name: str | None = None
         self._text = bytearray()
+        self.ended = False  # the closing boundary has been read
 
     def callbacks(self) -> dict[str, object]:
         return {
@@ -60,6 +65,7 @@ class _Receiver:
             "on_headers_finished": self.headers_finished,
             "on_part_data": self.part_data,
             "on_part_end": self.part_end,
+            "on_end": self.end,
         }
 
     def part_begin(self) -> None:
@@ -126,6 +132,22 @@ class _Receiver:
                 raise _bad(f"the form field {self._name!r} is not UTF-8") from e
         self._name = None
 
+    def end(self) -> None:
+        self.ended = True
+
+    def cut_off(self, boundary: bytes) -> ApiProblem:
+        """The problem for a body that ended before its closing boundary."""
+        where = ""
+        if self._name == FILE_FIELD:
+            where = f", inside the 'file' part after {self.upload.size_bytes} bytes of it"
+        elif self._name is not None:
+            where = f", inside the form field {self._name!r}"
+        closing = "--" + boundary.decode("latin-1") + "--"
+        return _bad(
+            f"the upload was cut off: the multipart body ends before its closing boundary ({closing}){where}; "
+            "nothing was queued: send the whole form again"
+        )
+
     def _sniff(self) -> None:
         why = sniff(self.head)
         if why:
@@ -164,7 +186,7 @@ async def receive_upload(
 
     Raises:
         ApiProblem: 413 past ``max_bytes`` (as soon as it is passed), 415 for a non-media file,
-            422 for a malformed form or a missing file part.
+            422 for a malformed form, a missing file part, or a body cut off before its closing boundary.
     """
     _, params = parse_options_header(request.headers.get("content-type", ""))
     boundary = params.get(b"boundary")
@@ -176,6 +198,8 @@ async def receive_upload(
         async for chunk in request.stream():
             parser.write(chunk)
         parser.finalize()
+        if not receiver.ended:  # python-multipart's finalize() does not check this itself
+            raise receiver.cut_off(boundary)
     except FormParserError as e:
         raise _bad(f"the multipart body cannot be parsed ({e})") from e
     except ClientDisconnect as e:
