@@ -154,13 +154,16 @@ def _follow(sc: Any, job_id: str, *, quiet: bool) -> Any:
 
 
 def register(typer_app: typer.Typer) -> None:
-    """Add ``serve`` and ``submit`` to the soundcue command line."""
+    """Add ``serve``, ``submit`` and ``audit`` to the soundcue command line."""
+    from captioning.audit.cli import register as register_audit
+
     typer_app.command("serve")(serve)
     typer_app.command("submit")(submit)
+    register_audit(typer_app)
 
 
 def main() -> None:
-    """Run the ``soundcue`` command line: ``caption``, ``check-captions``, ``serve``, ``submit``."""
+    """Run the ``soundcue`` command line: ``caption``, ``check-captions``, ``audit``, ``serve``, ``submit``."""
     from captioning import cli
 
     cli.configure_logging()
