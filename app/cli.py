@@ -73,7 +73,8 @@ def submit(
         typer.Option("-o", "--output", help="Download the results here (implies --wait).", readable=False),
     ] = None,
     outputs: Annotated[
-        str, typer.Option(help="Comma-separated outputs: events,vtt,srt,haptics,timeline.")
+        str, typer.Option(help="Comma-separated outputs: events,vtt,srt,haptics,timeline,audio (the Foley "
+                               "track),video (the input with the Foley track and captions added).")
     ] = "events,vtt,srt",
     style: Annotated[str | None, typer.Option(help="Caption style: netflix, dcmp or bbc.")] = None,
     options_json: Annotated[

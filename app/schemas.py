@@ -2,9 +2,11 @@
 
 Request models validate and document options; :meth:`JobOptions.unimplemented` lists the options that
 ask for work no stage does yet, which the routes turn into a 422 (never silently ignored).
-Every analysis, caption and haptic option takes its default and description from the library's declaration
-(``captioning.options``), and :meth:`JobOptions.to_domain` builds the domain dataclasses (``AnalysisOptions``,
-``OutputOptions``) in one place; tests/test_options_parity.py checks this schema against the declarations.
+Every analysis, caption, haptic, Foley and remux option takes its default and description from the library's
+declaration (``captioning.options``), and :meth:`JobOptions.to_domain` builds the domain dataclasses
+(``AnalysisOptions``, ``OutputOptions``) in one place; tests/test_options_parity.py checks this schema against
+the declarations. The HunyuanVideo-Foley-compatible request (:class:`FoleyGenerate`) converts to a
+:class:`JobCreate` in one place too (:meth:`FoleyGenerate.to_job`).
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
 
+from captioning.foley.options import SAMPLE_RATES, AudioFormat, Profile, Sync
 from captioning.options import build_families, declared_options, option_spec
 from captioning.outputs import OutputOptions
 from captioning.pipeline import AnalysisOptions
@@ -26,24 +29,18 @@ OutputName = Literal["events", "vtt", "srt", "haptics", "timeline", "audio", "vi
 DEFAULT_OUTPUTS: tuple[OutputName, ...] = ("events", "vtt", "srt")
 #: API output name -> the library's output family (``captioning.outputs.OUTPUTS``) when they differ.
 OUTPUT_FAMILIES: dict[str, str] = {"vtt": "captions", "srt": "captions"}
-#: Outputs that exist in the schema (so clients can code against them) but no stage produces yet.
-UNIMPLEMENTED_OUTPUTS: dict[str, str] = {
-    "audio": "the Foley audio track is not implemented yet",
-    "video": "the remuxed video (captions and Foley muxed into the input) is not implemented yet",
-}
-#: Foley options: accepted by the schema, refused with 422 until the Foley stage exists.
-FOLEY_OPTIONS: tuple[str, ...] = ("format", "sample_rate", "channels", "profile", "sync")
+#: Outputs that exist in the schema (so clients can code against them) but no stage produces yet: none now.
+UNIMPLEMENTED_OUTPUTS: dict[str, str] = {}
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class BackgroundMusic(_Model):
-    """Background music under the Foley track (not implemented yet: ``enabled: true`` is refused)."""
-
-    enabled: bool = Field(default=False, description="Mix generated background music under the Foley.")
-    intensity: float = Field(default=0.5, ge=0.0, le=1.0, description="Music level, 0 (silent) .. 1.")
+def _sample_rate(value: int | None) -> int | None:
+    if value is not None and value not in SAMPLE_RATES:
+        raise ValueError(f"sample rate must be one of {list(SAMPLE_RATES)} Hz, got {value}")
+    return value
 
 
 def _declared(family: str, name: str, **constraints: Any) -> Any:
@@ -76,13 +73,31 @@ class HapticSettings(_Model):
     ceiling: float | None = _declared("haptics", "ceiling", gt=0.0, le=1.0)
 
 
-class JobOptions(_Model):
-    """What to detect and which outputs to produce.
+class FoleySettings(_Model):
+    """How the Foley track is rendered (``captioning.foley.FoleyOptions``); null keeps the default."""
 
-    Foley options (``format``, ``sample_rate``, ``channels``, ``profile``, ``sync``, ``background_music``)
-    and the ``audio``/``video`` outputs are part of the contract but not implemented yet: a request that
-    sets them is refused with 422 rather than silently ignored.
-    """
+    audio_format: AudioFormat | None = _declared("foley", "audio_format")
+    sample_rate: int | None = _declared("foley", "sample_rate")
+    channels: Literal[1, 2] | None = _declared("foley", "channels")
+    profile: Profile | None = _declared("foley", "profile")
+    sync: Sync | None = _declared("foley", "sync")
+    music: bool | None = _declared("foley", "music")
+    music_intensity: float | None = _declared("foley", "music_intensity", ge=0.0, le=1.0)
+    loudness_lufs: float | None = _declared("foley", "loudness_lufs")
+    true_peak_dbtp: float | None = _declared("foley", "true_peak_dbtp")
+    enable_cache: bool | None = _declared("foley", "enable_cache")
+
+    _check_sample_rate = field_validator("sample_rate")(_sample_rate)
+
+
+class RemuxSettings(_Model):
+    """How the remuxed video is made (``captioning.foley.remux.RemuxOptions``); null keeps the default."""
+
+    replace_audio: bool | None = _declared("remux", "replace_audio")
+
+
+class JobOptions(_Model):
+    """What to detect and which outputs to produce."""
 
     outputs: list[OutputName] = Field(
         default_factory=lambda: list(DEFAULT_OUTPUTS),
@@ -90,7 +105,8 @@ class JobOptions(_Model):
         max_length=7,
         description="Results to produce. `vtt`/`srt` are the caption tracks, `events` the event list "
         "(always produced), `haptics` the four haptic formats, `timeline` a PNG, `audio` the Foley track "
-        "and `video` the remuxed video (both not implemented yet).",
+        "(foley.wav, foley.mp3 or foley.m4a) and `video` the input with the Foley track and the captions "
+        "added (video.mp4, video.mkv or video.webm).",
     )
     min_confidence: float = _declared("analysis", "min_confidence", ge=0.0, le=1.0)
     ambience: bool = _declared("analysis", "ambience")
@@ -100,16 +116,8 @@ class JobOptions(_Model):
     audio_stream: int | None = _declared("analysis", "audio_stream", ge=0)
     captions: CaptionSettings = Field(default_factory=CaptionSettings)
     haptics: HapticSettings = Field(default_factory=HapticSettings)
-    format: Literal["wav", "mp3", "aac"] = Field(default="wav", description="Foley audio format.")
-    sample_rate: Literal[16000, 22050, 24000, 32000, 44100, 48000, 96000] = Field(
-        default=48000, description="Foley audio sample rate in Hz."
-    )
-    channels: Literal[1, 2] = Field(default=2, description="Foley audio channels.")
-    profile: Literal["realistic", "dramatic", "cartoon"] = Field(
-        default="realistic", description="Foley effect profile."
-    )
-    sync: Literal["frame", "second"] = Field(default="frame", description="Foley alignment granularity.")
-    background_music: BackgroundMusic = Field(default_factory=BackgroundMusic)
+    foley: FoleySettings = Field(default_factory=FoleySettings)
+    remux: RemuxSettings = Field(default_factory=RemuxSettings)
     enable_cache: bool = Field(
         default=True,
         description="Reuse the results of an earlier job of the same key with the same input bytes and "
@@ -129,21 +137,18 @@ class JobOptions(_Model):
             "analysis": {**analysis, "max_duration_s": max_duration_s},
             "captions": self.captions.model_dump(exclude_none=True),
             "haptics": self.haptics.model_dump(exclude_none=True),
+            "foley": self.foley.model_dump(exclude_none=True),
+            "remux": self.remux.model_dump(exclude_none=True),
         })
         outputs = {"events"} | {OUTPUT_FAMILIES.get(name, name) for name in self.outputs
                                 if name not in UNIMPLEMENTED_OUTPUTS}
         return families["analysis"], OutputOptions(outputs=frozenset(outputs), captions=families["captions"],
-                                                   haptics=families["haptics"])
+                                                   haptics=families["haptics"], foley=families["foley"],
+                                                   remux=families["remux"])
 
     def unimplemented(self) -> list[str]:
         """Reasons this request asks for work no stage implements yet (empty: all is implemented)."""
-        reasons = [f"outputs: {UNIMPLEMENTED_OUTPUTS[o]}" for o in self.outputs if o in UNIMPLEMENTED_OUTPUTS]
-        foley = [name for name in FOLEY_OPTIONS if name in self.model_fields_set]
-        if foley:
-            reasons.append(f"{', '.join(foley)}: Foley audio options, but Foley audio is not implemented yet")
-        if self.background_music.enabled:
-            reasons.append("background_music.enabled: background music is not implemented yet")
-        return reasons
+        return [f"outputs: {UNIMPLEMENTED_OUTPUTS[o]}" for o in self.outputs if o in UNIMPLEMENTED_OUTPUTS]
 
 
 class JobCreate(_Model):
@@ -154,6 +159,96 @@ class JobCreate(_Model):
     webhook_url: AnyHttpUrl | None = Field(
         default=None, description="POSTed a Standard Webhooks signed JSON body when the job finishes."
     )
+
+
+class FoleyOutput(_Model):
+    """``output`` of a HunyuanVideo-Foley request: the audio file to make."""
+
+    format: AudioFormat = _declared("foley", "audio_format")
+    sample_rate: int = _declared("foley", "sample_rate")
+    channels: Literal[1, 2] = _declared("foley", "channels")
+
+    _check_sample_rate = field_validator("sample_rate")(_sample_rate)
+
+
+class FoleyBackgroundMusic(_Model):
+    """``effects.background_music`` of a HunyuanVideo-Foley request."""
+
+    enabled: bool = _declared("foley", "music")
+    intensity: float = _declared("foley", "music_intensity", ge=0.0, le=1.0)
+
+
+class FoleyEffects(_Model):
+    """``effects`` of a HunyuanVideo-Foley request."""
+
+    profile: Profile = _declared("foley", "profile")
+    sync: Sync = _declared("foley", "sync")
+    background_music: FoleyBackgroundMusic = Field(default_factory=FoleyBackgroundMusic)
+
+
+class FoleyRequestOptions(_Model):
+    """``options`` of a HunyuanVideo-Foley request."""
+
+    enable_cache: bool = Field(default=True, description="Reuse the results of an earlier task of the same key "
+                               "with the same input and options, and rendered one-shot sounds.")
+    return_detailed_log: bool = Field(default=False, description="Add the stage timings (`detailed_log`) to the "
+                                      "task status.")
+
+
+class FoleyGenerate(_Model):
+    """``POST /v1/video/foley/generate``: the request shape of the HunyuanVideo-Foley generation API.
+
+    Mapped onto a job (:meth:`to_job`) that produces the ``audio`` output: ``output.*`` and ``effects.*`` are
+    the Foley options (``format`` is ``foley.audio_format``, ``background_music`` is ``foley.music`` and
+    ``foley.music_intensity``), ``options.enable_cache`` is both caches, ``options.return_detailed_log`` is
+    ``detailed_log``.
+    """
+
+    video_url: AnyHttpUrl = Field(description="http(s) URL of the video; public addresses only.")
+    output: FoleyOutput = Field(default_factory=FoleyOutput)
+    effects: FoleyEffects = Field(default_factory=FoleyEffects)
+    options: FoleyRequestOptions = Field(default_factory=FoleyRequestOptions)
+
+    def to_job(self) -> JobCreate:
+        """The soundcue job this request stands for."""
+        music = self.effects.background_music
+        foley = FoleySettings(audio_format=self.output.format, sample_rate=self.output.sample_rate,
+                              channels=self.output.channels, profile=self.effects.profile, sync=self.effects.sync,
+                              music=music.enabled, music_intensity=music.intensity,
+                              enable_cache=self.options.enable_cache)
+        options = JobOptions(outputs=["events", "audio"], foley=foley, enable_cache=self.options.enable_cache,
+                             detailed_log=self.options.return_detailed_log)
+        return JobCreate(video_url=self.video_url, options=options)
+
+
+class FoleyResult(BaseModel):
+    """A completed Foley task's audio."""
+
+    audio_url: str = Field(description="The Foley track; a capability link that needs no API key.")
+    duration_seconds: float = Field(description="Length of the track (the media's duration), seconds.")
+    format: str = Field(description="wav, mp3 or aac.")
+    sample_rate: int = Field(description="Hz.")
+    channels: int
+
+
+class FoleyTaskError(BaseModel):
+    """Why a Foley task failed."""
+
+    code: str = Field(description="The problem type's last part, e.g. media-decode (docs/api.md, Errors).")
+    message: str = Field(description="What went wrong and what to do about it.")
+
+
+class FoleyTask(BaseModel):
+    """A Foley task as the HunyuanVideo-Foley-compatible API shows it (``task_id`` is the soundcue job id)."""
+
+    task_id: str
+    status: Literal["processing", "completed", "failed"]
+    progress: int = Field(ge=0, le=100, description="Percent done.")
+    created_at: datetime
+    status_url: str = Field(description="Where to poll this task.")
+    result: FoleyResult | None = Field(default=None, description="When completed.")
+    error: FoleyTaskError | None = Field(default=None, description="When failed.")
+    detailed_log: list[StageLog] | None = Field(default=None, description="Stage timings (return_detailed_log).")
 
 
 class JobUploadForm(BaseModel):
@@ -201,6 +296,7 @@ class ResultFile(BaseModel):
     share_url: str = Field(
         description="Capability link (no key needed) for players, e.g. a <track src> on another origin."
     )
+    duration_s: float | None = Field(default=None, description="Length of an audio or video result, seconds.")
 
 
 class StageLog(BaseModel):

@@ -30,6 +30,7 @@ def job_public(row: JobRow, base: str = "") -> JobPublic:
             etag=r["etag"],
             url=f"{self_link}/{quote(r['name'])}",
             share_url=f"{self_link}/{quote(r['name'])}?token={row.share_token}",
+            duration_s=r.get("duration_s"),
         )
         for r in (row.results if row.status == "succeeded" else [])
     ]

@@ -44,6 +44,10 @@ RETENTION_SWEEP_S = 60.0
 PROGRESS_WRITE_S = 0.2  # at most one progress write per this many seconds (plus one per stage change)
 #: Share of the progress bar per phase: fetching a URL, analysing, writing outputs.
 FETCH_SHARE, ANALYSIS_SHARE = 0.05, 0.85
+#: With the Foley outputs (audio, video), the analysis' share and the outputs' stages (rendering the Foley
+#: track, remuxing the video) get these shares instead.
+FOLEY_ANALYSIS_SHARE = 0.55
+FOLEY_STAGE_SHARES = {"foley": 0.30, "remux": 0.10}
 
 MEDIA_TYPES = {
     ".vtt": "text/vtt; charset=utf-8",
@@ -53,7 +57,15 @@ MEDIA_TYPES = {
     ".ahap": "application/json",
     ".png": "image/png",
     ".m3u8": "application/vnd.apple.mpegurl",
+    ".wav": "audio/wav",
+    ".mp3": "audio/mpeg",
+    ".m4a": "audio/mp4",
+    ".mp4": "video/mp4",
+    ".mkv": "video/x-matroska",
+    ".webm": "video/webm",
 }
+#: Results whose entry also gives their length in seconds (``duration_s``).
+TIMED_SUFFIXES = frozenset({".wav", ".mp3", ".m4a", ".mp4", ".mkv", ".webm"})
 
 
 def media_type(name: str) -> str:
@@ -110,6 +122,18 @@ class _Progress:
             self.last_write = now
             if not self.store.progress(self.job_id, self.lease, stage, self.done):
                 raise JobAborted(self.job_id)
+
+    def stages(self, shares: Mapping[str, float]) -> Callable[..., None]:
+        """A hook for the output stages: each stage in ``shares`` gets that share of the bar after the last."""
+        starts: dict[str, float] = {}
+
+        def hook(stage: str, *, completed: float, total: float) -> None:
+            if stage in shares and stage not in starts:
+                starts[stage] = self.done
+                self.enter(stage, self.done, shares[stage])
+            self(stage, completed=completed, total=total)
+
+        return hook
 
     def close_stage(self) -> None:
         if self.stage is not None:
@@ -231,13 +255,21 @@ def run_job(store: JobStore, settings: Settings, job: JobRow, lease: str, analyz
 
             # before the analysis: a rendition that cannot be read fails the job at once
             hls_video = fetch_video_rendition(captions.hls_video_playlist_url, settings)
-        progress.base, progress.share = FETCH_SHARE, ANALYSIS_SHARE
+        foley = bool(output_options.outputs & {"audio", "video"})
+        analysis_share = FOLEY_ANALYSIS_SHARE if foley else ANALYSIS_SHARE
+        progress.base, progress.share = FETCH_SHARE, analysis_share
         # The user's name for the media, not the server's path, in every result (events.json, haptics.json).
         analysis = analyze(info, analysis_options, hook=progress, name=display)
-        progress.enter("outputs", FETCH_SHARE + ANALYSIS_SHARE, 1 - FETCH_SHARE - ANALYSIS_SHARE)
+        outputs_share = 1 - FETCH_SHARE - analysis_share - (sum(FOLEY_STAGE_SHARES.values()) if foley else 0.0)
+        progress.enter("outputs", FETCH_SHARE + analysis_share, outputs_share)
         results_dir = directory / "results"
-        written = write_outputs(analysis, results_dir, output_options, hls_video=hls_video)
+        # the remux reads the input file (stored as "input"); its name is the user's (display)
+        written = write_outputs(analysis, results_dir, output_options, hls_video=hls_video, source=input_path,
+                                hook=progress.stages(FOLEY_STAGE_SHARES) if foley else None)
         results = [_file_entry(name, path) for name, path in sorted(written.items())]
+        for entry in results:
+            if Path(entry["name"]).suffix in TIMED_SUFFIXES:
+                entry["duration_s"] = round(analysis.media.duration, 3)
         progress.close_stage()
         if not store.succeed(job.id, lease, results, progress.log):
             return "aborted"
@@ -249,6 +281,10 @@ def run_job(store: JobStore, settings: Settings, job: JobRow, lease: str, analyz
         return "aborted"
     except Exception as e:
         problem = problem_for_exception(e)
+        if problem.slug == "internal" and progress.stage in FOLEY_STAGE_SHARES:
+            what = "the Foley track could not be rendered" if progress.stage == "foley" else "the remux failed"
+            problem = ApiProblem(500, "foley-failed", f"{what} ({type(e).__name__}); the error has been logged",
+                                 title="Foley rendering failed")
         if problem.status >= 500 and not isinstance(e, MediaError):
             log.exception("job failed with an unexpected error", extra=extra)
         else:

@@ -108,6 +108,13 @@ HapticsOpt = Annotated[bool, typer.Option(
     "--haptics", help="Also write haptic cues (haptics.json, .ahap, .android.json, .web.json).")]
 TimelineOpt = Annotated[bool, typer.Option(
     "--timeline", help="Also write timeline.png (events, captions, haptics against time).")]
+AudioOpt = Annotated[bool, typer.Option(
+    "--audio", help="Also write the Foley track: foley.wav (48 kHz, 16-bit, stereo; or .mp3/.m4a with "
+                    "--audio-format), exactly as long as the media.")]
+RemuxOpt = Annotated[bool, typer.Option(
+    "--remux", help="Also write the video with the Foley track added (video.mp4/.mkv/.webm: the picture copied, "
+                    "the original audio kept as a second track unless --replace-audio, the captions as a "
+                    "subtitle stream).")]
 
 
 def _declared_params() -> list[inspect.Parameter]:
@@ -138,6 +145,8 @@ def caption(
     as_json: JsonOpt = False,
     haptics: HapticsOpt = False,
     timeline: TimelineOpt = False,
+    audio: AudioOpt = False,
+    remux: RemuxOpt = False,
     **options: Any,
 ) -> None:
     """Detect the sound events of each input and write events.json, captions.vtt and captions.srt."""
@@ -155,9 +164,10 @@ def caption(
         dialogue_problem = input_problem(dialogue, "caption file") if dialogue is not None else None
         if dialogue_problem is not None:
             raise CaptioningError(f"--dialogue {dialogue}: {dialogue_problem}")
-        outputs = {"events", "captions"} | {name for name, on in (("haptics", haptics), ("timeline", timeline)) if on}
+        switches = (("haptics", haptics), ("timeline", timeline), ("audio", audio), ("video", remux))
+        outputs = {"events", "captions"} | {name for name, on in switches if on}
         out_opts = OutputOptions(outputs=frozenset(outputs), captions=families["captions"],
-                                 haptics=families["haptics"])
+                                 haptics=families["haptics"], foley=families["foley"], remux=families["remux"])
         analysis_opts = families["analysis"]
         t_load = time.perf_counter()
         analyzers = load_analyzers()
@@ -178,7 +188,9 @@ def caption(
                 output_dir.mkdir(parents=True, exist_ok=True)
                 tmp = make_temp_dir(output_dir, f".{final.name}.")
                 try:
-                    files = write_outputs(analysis, tmp, out_opts)
+                    files = write_outputs(analysis, tmp, out_opts, source=path,
+                                          hook=_hook_for(progress, f"{path.name} (Foley)")
+                                          if outputs & {"audio", "video"} else None)
                     _replace_dir(tmp, final)
                 except BaseException:
                     shutil.rmtree(tmp, ignore_errors=True)

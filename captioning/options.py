@@ -7,7 +7,9 @@ puts its help text and the surfaces that show it into the field's metadata:
     analysis   captioning.pipeline.AnalysisOptions         --audio-stream, ...        top level
     captions   captioning.captions.CaptionOptions          --style, --frame-rate, ..  captions.*
     haptics    captioning.haptics.HapticOptions            --haptic-profile, ...      haptics.*
-    outputs    captioning.outputs.OutputOptions            --haptics, --timeline      outputs
+    foley      captioning.foley.FoleyOptions               --audio-format, ...        foley.*
+    remux      captioning.foley.remux.RemuxOptions         --replace-audio            remux.*
+    outputs    captioning.outputs.OutputOptions            --haptics, --audio, ...    outputs
 
 The CLI's flags are built from :func:`declared_options` (name, type, default, help); the API schema takes each
 default and description from it; tests/test_options_parity.py checks all three surfaces against it. Defaults
@@ -56,7 +58,7 @@ class OptionSpec:
     """One declared option, as front ends read it.
 
     Attributes:
-        family: ``"analysis"``, ``"captions"`` or ``"haptics"``.
+        family: ``"analysis"``, ``"captions"``, ``"haptics"``, ``"foley"`` or ``"remux"``.
         name: the dataclass field name (also its API name).
         type: the field's resolved type, e.g. ``float | None``.
         default: the field's default (None for a media-dependent default the library resolves).
@@ -84,10 +86,13 @@ class OptionSpec:
 def option_families() -> dict[str, type[Any]]:
     """Family name -> its options dataclass (imported here, so each family module imports this one freely)."""
     from captioning.captions.options import CaptionOptions
+    from captioning.foley.options import FoleyOptions
+    from captioning.foley.remux import RemuxOptions
     from captioning.haptics.model import HapticOptions
     from captioning.pipeline import AnalysisOptions
 
-    return {"analysis": AnalysisOptions, "captions": CaptionOptions, "haptics": HapticOptions}
+    return {"analysis": AnalysisOptions, "captions": CaptionOptions, "haptics": HapticOptions,
+            "foley": FoleyOptions, "remux": RemuxOptions}
 
 
 def _default_flag(name: str, type_: Any, default: Any) -> str:

@@ -9,20 +9,26 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from captioning.errors import InvalidOptionsError
 from captioning.events import Analysis
+from captioning.progress import ProgressHook, no_progress
 
 if TYPE_CHECKING:
     from captioning.captions.hls import VideoRendition
+    from captioning.captions.model import Cue
     from captioning.captions.options import CaptionOptions
+    from captioning.foley.options import FoleyOptions
+    from captioning.foley.remux import RemuxOptions
     from captioning.haptics.model import HapticOptions
 
-#: Output families a caller can ask for.
-OUTPUTS: tuple[str, ...] = ("events", "captions", "haptics", "timeline")
+#: Output families a caller can ask for. "audio" is the Foley track, "video" the input remuxed with it.
+OUTPUTS: tuple[str, ...] = ("events", "captions", "haptics", "timeline", "audio", "video")
+#: Foley audio format -> file suffix of the "audio" output (AAC goes in an MPEG-4 audio file).
+AUDIO_SUFFIXES: dict[str, str] = {"wav": ".wav", "mp3": ".mp3", "aac": ".m4a"}
 
 
 @dataclass(frozen=True)
@@ -33,11 +39,15 @@ class OutputOptions:
         outputs: names from :data:`OUTPUTS`; "events" (events.json) is always written.
         captions: caption options (None: defaults; media-dependent ones are resolved per analysis).
         haptics: haptic options (None: defaults).
+        foley: Foley options for the "audio" and "video" outputs (None: defaults).
+        remux: options of the "video" output (None: defaults).
     """
 
     outputs: frozenset[str] = frozenset({"events", "captions"})
     captions: CaptionOptions | None = None
     haptics: HapticOptions | None = None
+    foley: FoleyOptions | None = None
+    remux: RemuxOptions | None = None
 
     def __post_init__(self) -> None:
         unknown = set(self.outputs) - set(OUTPUTS)
@@ -74,10 +84,28 @@ def _umask() -> int:
 
 
 def write_outputs(analysis: Analysis, out_dir: Path, options: OutputOptions | None = None, *,
-                  hls_video: VideoRendition | None = None) -> dict[str, Path]:
-    """Write the requested outputs of ``analysis`` into ``out_dir``; returns file name -> path (``hls/`` files
-    by their path, e.g. ``hls/captions.m3u8``). ``hls_video``: see :func:`captioning.captions.write_captions`."""
+                  hls_video: VideoRendition | None = None, source: Path | None = None,
+                  hook: ProgressHook | None = None) -> dict[str, Path]:
+    """Write the requested outputs of ``analysis`` into ``out_dir``; returns file name -> path.
+
+    ``hls/`` files are named by their path (e.g. ``hls/captions.m3u8``). The Foley outputs: "audio" is
+    ``foley.wav``, ``foley.mp3`` or ``foley.m4a`` (per ``options.foley.audio_format``), exactly as long as the
+    media; "video" is ``video.mp4``, ``video.mkv`` or ``video.webm`` (:func:`captioning.foley.remux.remux`: the
+    input with the Foley track and the caption cues added, the picture copied).
+
+    Parameters:
+        hls_video: see :func:`captioning.captions.write_captions`.
+        source: the media file the "video" output remuxes (default: ``analysis.media.path``).
+        hook: progress of the Foley outputs, in seconds of media time (stages ``"foley"`` and ``"remux"``).
+
+    Raises:
+        InvalidOptionsError: "video" asked for an input that is not a local file or has no video stream
+            (checked before anything is written).
+        CaptioningError: an output cannot be rendered (see each renderer).
+    """
     options = options or OutputOptions()
+    replace_audio = options.remux is not None and options.remux.replace_audio
+    remux_from = _remux_source(analysis, source, replace_audio) if "video" in options.outputs else None
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = [write_text_atomic(out_dir / "events.json", analysis.to_json() + "\n")]
     if "captions" in options.outputs:
@@ -95,7 +123,73 @@ def write_outputs(analysis: Analysis, out_dir: Path, options: OutputOptions | No
         from captioning.timeline import plot_timeline
 
         written.append(plot_timeline(analysis, out_dir / "timeline.png", haptics=haptic_track))
+    if "audio" in options.outputs or remux_from is not None:
+        written += _write_foley_outputs(analysis, out_dir, options, remux_from, hook or no_progress)
     return _by_name(written, out_dir)
+
+
+def _remux_source(analysis: Analysis, source: Path | None, replace_audio: bool) -> tuple[Path, str]:
+    """The local media file the remux reads, and the container it writes (refused early if impossible)."""
+    from captioning.foley.remux import video_container
+
+    path = source if source is not None else Path(analysis.media.path)
+    if (source is None and "://" in analysis.media.path) or not path.is_file():
+        raise InvalidOptionsError(f"{analysis.media.path}: the remuxed video needs the original media as a local "
+                                  "file; give write_outputs its path (source=...)")
+    return path, video_container(path, name=analysis.media.path, replace_audio=replace_audio)
+
+
+def _write_foley_outputs(analysis: Analysis, out_dir: Path, options: OutputOptions,
+                         remux_from: tuple[Path, str] | None, hook: ProgressHook) -> list[Path]:
+    from captioning.foley.options import FoleyOptions
+    from captioning.foley.remux import SUFFIXES, RemuxOptions, read_audio_blocks, remux
+    from captioning.foley.render import write_foley
+
+    foley = options.foley or FoleyOptions()
+    total = analysis.media.duration
+
+    def rendered(fraction: float) -> None:
+        hook("foley", completed=min(max(fraction, 0.0), 1.0) * total, total=total)
+
+    written: list[Path] = []
+    audio = None
+    if "audio" in options.outputs:
+        audio = write_foley(analysis, out_dir / f"foley{AUDIO_SUFFIXES[foley.audio_format]}", foley,
+                            progress=rendered)
+        written.append(audio)
+    if remux_from is None:
+        return written
+    source, container = remux_from
+    tmp = None
+    if audio is None or foley.audio_format != "wav":  # the remux reads a lossless render
+        fd, name = tempfile.mkstemp(dir=out_dir, prefix=".foley.", suffix=".wav")
+        os.close(fd)
+        tmp = Path(name)
+        audio = write_foley(analysis, tmp, replace(foley, audio_format="wav"), progress=rendered)
+    try:
+        sample_rate, channels, blocks = read_audio_blocks(audio)
+        remux_options = options.remux or RemuxOptions()
+        target = out_dir / f"video{SUFFIXES[container]}"
+        written.append(remux(source, target, blocks, sample_rate=sample_rate, channels=channels,
+                             cues=subtitle_cues(analysis, options.captions),
+                             replace_audio=remux_options.replace_audio, origin_s=analysis.media.start_time,
+                             name=analysis.media.path, container=container, hook=hook))
+    finally:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+    return written
+
+
+def subtitle_cues(analysis: Analysis, options: CaptionOptions | None = None) -> tuple[Cue, ...]:
+    """The cues the remuxed video carries as its subtitle stream: the sound captions of captions.vtt, merged
+    with the dialogue (as captions.sdh.vtt) when ``options.dialogue`` is given."""
+    from captioning.captions import CaptionOptions, build_cues, merge_dialogue
+    from captioning.captions.merge import read_dialogue
+
+    options = (options or CaptionOptions()).for_media(analysis.media)
+    dialogue = list(read_dialogue(options.dialogue).cues) if options.dialogue is not None else []
+    track = build_cues(analysis, options, dialogue=dialogue)
+    return tuple(merge_dialogue(dialogue, track.cues, options)) if dialogue else track.cues
 
 
 def _by_name(paths: Iterable[Path], out_dir: Path) -> dict[str, Path]:

@@ -61,7 +61,9 @@ class AnalysisOptions:
     min_confidence: float = option(0.0, flag="--min-event-confidence", help="Drop events below this confidence "
                                    "(0..1) from the result and every output; 0 keeps all.")
     ambience: bool = option(True, help="Report steady background sounds (wind, rain, birdsong), one event each.")
-    audio: bool = option(True, help="Analyse the audio track; --no-audio treats the clip as silent and finds "
+    # --audio is the Foley track's switch (issue 11), so this one is --analyse-audio/--no-audio
+    audio: bool = option(True, flag="--analyse-audio/--no-audio",
+                         help="Analyse the audio track; --no-audio treats the clip as silent and finds "
                          "its sounds in the pictures.")
     visual: bool = option(True, help="Analyse the pictures (shot cuts, motion, pose, scene) to find and name "
                           "sounds; audio-only inputs skip it.")

@@ -263,23 +263,8 @@ def test_idempotency_key_returns_the_same_job(http: httpx.Client, knocks_wav: Pa
 # -- options -------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("options, word", [
-    ({"outputs": ["events", "audio"]}, "Foley audio track"),
-    ({"outputs": ["video"]}, "remuxed video"),
-    ({"format": "mp3"}, "format"),
-    ({"sample_rate": 44100, "channels": 1}, "sample_rate, channels"),
-    ({"profile": "cartoon"}, "profile"),
-    ({"sync": "second"}, "sync"),
-    ({"background_music": {"enabled": True, "intensity": 0.3}}, "background music"),
-])
-def test_unimplemented_options_are_refused(http: httpx.Client, knocks_wav: Path, options: dict[str, Any],
-                                           word: str) -> None:
-    body = assert_problem(upload(http, knocks_wav, options), 422, "not-implemented")
-    assert "not implemented yet" in body["detail"] and word in body["detail"]
-
-
 @pytest.mark.parametrize("options, loc", [
-    ({"channels": 3}, "channels"),
+    ({"foley": {"channels": 3}}, "channels"),
     ({"min_confidence": 1.5}, "min_confidence"),
     ({"outputs": ["subtitles"]}, "outputs"),
     ({"captions": {"style": "comic"}}, "style"),

@@ -34,8 +34,7 @@ def test_openapi_documents_both_submissions_and_all_options(server: Server) -> N
     body = schema["paths"]["/v1/jobs"]["post"]["requestBody"]["content"]
     assert set(body) == {"application/json", "multipart/form-data"}
     options = schema["components"]["schemas"]["JobOptions"]["properties"]
-    for name in ("outputs", "format", "sample_rate", "channels", "profile", "sync", "background_music",
-                 "enable_cache", "detailed_log", "captions", "haptics"):
+    for name in ("outputs", "foley", "remux", "enable_cache", "detailed_log", "captions", "haptics"):
         assert name in options, name
     assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     assert "401" in schema["paths"]["/v1/jobs/{job_id}"]["get"]["responses"]

@@ -117,7 +117,8 @@ def test_settings_parse_lists_and_fail_fast(tmp_path: Path) -> None:
 
 def test_default_options_ask_for_nothing_unimplemented() -> None:
     assert JobOptions().unimplemented() == []
-    assert JobOptions.model_validate({"format": "wav"}).unimplemented() != []  # explicit Foley option
+    assert JobOptions.model_validate({"outputs": ["audio", "video"], "foley": {"audio_format": "mp3"}}
+                                     ).unimplemented() == []  # the Foley outputs exist (issue 11)
     a, b = JobOptions(detailed_log=True), JobOptions(enable_cache=False)
     assert options_hash(a, {}) == options_hash(b, {}) != options_hash(JobOptions(min_confidence=0.5), {})
 

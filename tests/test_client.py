@@ -54,9 +54,9 @@ def test_client_submits_waits_and_downloads(sc: Client, knocks_wav: Path, tmp_pa
 
 def test_client_raises_problem_details(sc: Client, server: Server, knocks_wav: Path) -> None:
     with pytest.raises(SoundcueError) as err:
-        sc.submit(knocks_wav, {"outputs": ["audio"]})
-    assert err.value.status == 422 and "not implemented yet" in err.value.detail
-    assert err.value.problem["type"].endswith("not-implemented")
+        sc.submit(knocks_wav, {"outputs": ["audio"], "foley": {"profile": "opera"}})
+    assert err.value.status == 422 and "foley.profile" in err.value.detail
+    assert err.value.problem["type"].endswith("validation")
     with pytest.raises(SoundcueError) as err, Client(server.url, "wrong-key-0123456789abc") as bad:
         bad.list_jobs()
     assert err.value.status == 401

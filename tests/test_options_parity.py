@@ -19,10 +19,12 @@ import typer
 
 from app.core.config import load_settings
 from app.main import create_app
-from app.schemas import FOLEY_OPTIONS, OUTPUT_FAMILIES, UNIMPLEMENTED_OUTPUTS, JobOptions
+from app.schemas import OUTPUT_FAMILIES, UNIMPLEMENTED_OUTPUTS, JobOptions
 from captioning.captions import CaptionOptions
 from captioning.cli import caption
 from captioning.errors import InvalidOptionsError
+from captioning.foley import FoleyOptions
+from captioning.foley.remux import RemuxOptions
 from captioning.haptics import HapticOptions
 from captioning.options import OptionSpec, build_families, declared_options, option_families, option_spec
 from captioning.outputs import OUTPUTS, OutputOptions
@@ -30,10 +32,12 @@ from captioning.pipeline import AnalysisOptions
 
 #: CLI parameters that are not options of a library family: what to read, where to write, how to report, and
 #: the outputs family (one switch per optional output, see test_every_output_family_is_on_both_surfaces).
-CLI_ONLY = {"inputs", "output_dir", "quiet", "as_json", "haptics", "timeline", "help"}
-#: JobOptions properties that are not options of a library family: the outputs list, the two family
-#: containers, the Foley options (refused until the Foley stage exists) and the service's own settings.
-API_ONLY = {"outputs", "captions", "haptics", "background_music", "enable_cache", "detailed_log", *FOLEY_OPTIONS}
+CLI_ONLY = {"inputs", "output_dir", "quiet", "as_json", "haptics", "timeline", "audio", "remux", "help"}
+#: The CLI switch of each optional output, where it is not ``--`` plus the output's name.
+OUTPUT_FLAGS = {"video": "--remux"}
+#: JobOptions properties that are not options of a library family: the outputs list, the family containers and
+#: the service's own settings (reuse of an earlier job's results, stage timings in the job).
+API_ONLY = {"outputs", "captions", "haptics", "foley", "remux", "enable_cache", "detailed_log"}
 #: Options shown on one surface only, and which. A path on the caller's machine means nothing to the service:
 #: ``dialogue`` has no API form yet (it would need a second upload); ``hls_video_playlist`` has its URL form.
 ONE_SURFACE = {"captions.dialogue": "cli", "captions.hls_video_playlist": "cli",
@@ -41,7 +45,8 @@ ONE_SURFACE = {"captions.dialogue": "cli", "captions.hls_video_playlist": "cli",
 #: A CLI path option -> its API form, an http(s) URL the service fetches (same meaning otherwise).
 URL_FORMS = {"captions.hls_video_playlist": "captions.hls_video_playlist_url"}
 #: Where each family's options sit in the API schema.
-API_SCHEMA = {"analysis": "JobOptions", "captions": "CaptionSettings", "haptics": "HapticSettings"}
+API_SCHEMA = {"analysis": "JobOptions", "captions": "CaptionSettings", "haptics": "HapticSettings",
+              "foley": "FoleySettings", "remux": "RemuxSettings"}
 
 
 @pytest.fixture(scope="module")
@@ -114,13 +119,15 @@ def test_every_declared_option_is_listed_once() -> None:
     assert len({s.key for s in specs}) == len(specs)
     flags = [f for s in declared_options("cli") for f in s.flag.split("/")]
     assert len(set(flags)) == len(flags), flags
-    assert {s.family for s in specs} == set(option_families()) == {"analysis", "captions", "haptics"}
+    assert {s.family for s in specs} == set(option_families()) == {"analysis", "captions", "haptics", "foley",
+                                                                   "remux"}
     for spec in specs:
         assert spec.help.strip() and spec.surfaces, spec.key
         assert spec.default is None or not isinstance(spec.default, (list, dict, set)), spec.key
     # what the issue names must be shared: frame rate and stream choice are on both surfaces
     both = {s.key for s in specs if s.surfaces == {"cli", "api"}}
-    assert {"captions.frame_rate", "captions.style", "analysis.audio_stream", "haptics.profile"} <= both
+    assert {"captions.frame_rate", "captions.style", "analysis.audio_stream", "haptics.profile",
+            "foley.audio_format", "foley.profile", "foley.music_intensity", "remux.replace_audio"} <= both
 
 
 def test_cli_flags_are_the_declared_options(cli_options: dict[str, Any]) -> None:
@@ -152,14 +159,17 @@ def test_every_output_family_is_on_both_surfaces(cli_options: dict[str, Any],
     api_names = set(openapi["components"]["schemas"]["JobOptions"]["properties"]["outputs"]["items"]["enum"])
     api_families = {OUTPUT_FAMILIES.get(n, n) for n in api_names - set(UNIMPLEMENTED_OUTPUTS)}
     assert api_families == set(OUTPUTS)
+    switches = {name: param for name, param in cli_options.items() if name in CLI_ONLY}
     for family in set(OUTPUTS) - {"events", "captions"}:
-        assert f"--{family}" in cli_options[family].opts, family
+        flag = OUTPUT_FLAGS.get(family, f"--{family}")
+        assert any(flag in p.opts for p in switches.values()), family
 
 
 def test_defaults_are_the_same_on_every_surface(cli_options: dict[str, Any]) -> None:
     """No option given: the CLI and the service build exactly the library's defaults."""
     library = build_families({})
-    assert library == {"analysis": AnalysisOptions(), "captions": CaptionOptions(), "haptics": HapticOptions()}
+    assert library == {"analysis": AnalysisOptions(), "captions": CaptionOptions(), "haptics": HapticOptions(),
+                       "foley": FoleyOptions(), "remux": RemuxOptions()}
     cli_defaults: dict[str, dict[str, Any]] = {}
     for spec in declared_options("cli"):
         cli_defaults.setdefault(spec.family, {})[spec.name] = cli_options[_key(spec)].default
@@ -167,18 +177,23 @@ def test_defaults_are_the_same_on_every_surface(cli_options: dict[str, Any]) -> 
     analysis, outputs = JobOptions().to_domain()
     assert analysis == library["analysis"]
     assert outputs == OutputOptions(outputs=frozenset({"events", "captions"}), captions=library["captions"],
-                                    haptics=library["haptics"])
+                                    haptics=library["haptics"], foley=library["foley"], remux=library["remux"])
 
 
 def test_api_options_reach_the_library_unchanged() -> None:
-    job = JobOptions.model_validate({"outputs": ["vtt", "haptics"], "ambience": False, "audio_stream": 2,
-                                     "captions": {"style": "bbc", "frame_rate": 5, "line": None},
-                                     "haptics": {"profile": "calm"}})
+    job = JobOptions.model_validate({"outputs": ["vtt", "haptics", "audio", "video"], "ambience": False,
+                                     "audio_stream": 2, "captions": {"style": "bbc", "frame_rate": 5, "line": None},
+                                     "haptics": {"profile": "calm"},
+                                     "foley": {"audio_format": "mp3", "music": True, "music_intensity": 0.6,
+                                               "sample_rate": None},
+                                     "remux": {"replace_audio": True}})
     analysis, outputs = job.to_domain(max_duration_s=60.0)
     assert analysis == AnalysisOptions(ambience=False, audio_stream=2, max_duration_s=60.0)
-    assert outputs.outputs == {"events", "captions", "haptics"}
+    assert outputs.outputs == {"events", "captions", "haptics", "audio", "video"}
     assert outputs.captions == CaptionOptions(style="bbc", frame_rate=5.0)  # null kept the default
     assert outputs.haptics == HapticOptions(profile="calm")
+    assert outputs.foley == FoleyOptions(audio_format="mp3", music=True, music_intensity=0.6)
+    assert outputs.remux == RemuxOptions(replace_audio=True)
 
 
 def test_options_on_one_surface_are_the_listed_ones() -> None:

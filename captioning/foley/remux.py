@@ -43,6 +43,7 @@ from av.subtitles.subtitle import SubtitleSet
 
 from captioning.captions.model import Cue
 from captioning.errors import InvalidOptionsError, MediaDecodeError, MediaError
+from captioning.options import option
 from captioning.progress import ProgressHook, no_progress
 
 log = logging.getLogger("captioning")
@@ -78,6 +79,19 @@ Style: Default,Arial,16,&Hffffff,&Hffffff,&H0,&H0,0,0,0,0,100,100,0,0,1,1,0,2,10
 [Events]
 Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text
 """
+
+
+@dataclass(frozen=True)
+class RemuxOptions:
+    """How the remuxed video (the output "video") is made.
+
+    Attributes:
+        replace_audio: leave the input's own audio tracks out, so the Foley track is the only audio (default:
+            keep them, after the Foley track, not default).
+    """
+
+    replace_audio: bool = option(False, help="In the remuxed video, replace the original audio with the Foley "
+                                             "track (default: keep it as a second audio track).")
 
 
 @dataclass(frozen=True)

@@ -179,27 +179,7 @@ async def submit(
             create = JobCreate.model_validate_json(raw or b"null")
         except ValidationError as e:
             raise validation_problem(e, ("body",)) from e
-        options = _with_outputs(create.options, force_outputs)
-        check_options(options)
-        await check_option_urls(state, options)
-        await check_public_url(state, str(create.video_url), "video_url")
-        webhook = str(create.webhook_url) if create.webhook_url else None
-        if webhook:
-            await check_public_url(state, webhook, "webhook_url")
-        source: dict[str, Any] = {"kind": "url", "url": str(create.video_url)}
-        request_hash = _hash("url", create.model_dump(mode="json"), limits)
-        new = NewJob(
-            owner=owner,
-            source=source,
-            options=options.model_dump(mode="json"),
-            options_hash=options_hash(options, limits, source["url"]),
-            limits=limits,
-            webhook_url=webhook,
-            idem_key=idempotency_key,
-            request_hash=request_hash,
-            job_id=job_id,
-        )
-        return _create(state, new)
+        return await submit_url(state, owner, idempotency_key, create, limits=limits, force_outputs=force_outputs)
     if content_type != "multipart/form-data":
         raise ApiProblem(
             415,
@@ -257,6 +237,40 @@ async def submit(
         return row, created
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+async def submit_url(
+    state: ServiceState,
+    owner: str,
+    idempotency_key: str | None,
+    create: JobCreate,
+    *,
+    limits: dict[str, Any] | None = None,
+    force_outputs: tuple[str, ...] = (),
+) -> tuple[JobRow, bool]:
+    """Validate and store a job from a URL (the JSON form of ``POST /v1/jobs``, and the Foley-compatible API)."""
+    limits = limits or {}
+    options = _with_outputs(create.options, force_outputs)
+    check_options(options)
+    await check_option_urls(state, options)
+    await check_public_url(state, str(create.video_url), "video_url")
+    webhook = str(create.webhook_url) if create.webhook_url else None
+    if webhook:
+        await check_public_url(state, webhook, "webhook_url")
+    source: dict[str, Any] = {"kind": "url", "url": str(create.video_url)}
+    request_hash = _hash("url", create.model_dump(mode="json"), limits)
+    new = NewJob(
+        owner=owner,
+        source=source,
+        options=options.model_dump(mode="json"),
+        options_hash=options_hash(options, limits, source["url"]),
+        limits=limits,
+        webhook_url=webhook,
+        idem_key=idempotency_key,
+        request_hash=request_hash,
+        job_id=new_job_id(),
+    )
+    return _create(state, new)
 
 
 def _with_outputs(options: JobOptions, force: tuple[str, ...]) -> JobOptions:
@@ -381,14 +395,17 @@ def delete_job(job_id: str, owner: OwnerDep, state: StateDep) -> Response:
 @router.get(
     "/{job_id}/{name}",
     responses={
-        200: {"content": {"text/vtt": {}, "application/x-subrip": {}, "application/json": {}, "image/png": {}},
+        200: {"content": {"text/vtt": {}, "application/x-subrip": {}, "application/json": {}, "image/png": {},
+                          "audio/wav": {}, "audio/mpeg": {}, "audio/mp4": {}, "video/mp4": {},
+                          "video/x-matroska": {}, "video/webm": {}},
               "description": "The result file"},
         304: {"description": "Not modified (If-None-Match matched the ETag)"},
         409: {"description": "The job has not finished yet", **_PROBLEM},
         **PROBLEMS,
     },
     response_class=Response,
-    summary="Fetch one result file (captions.vtt, captions.srt, events.json, haptics.*, timeline.png)",
+    summary="Fetch one result file (captions.vtt, captions.srt, events.json, haptics.*, timeline.png, foley.*, "
+    "video.*)",
 )
 def get_result(
     job_id: str,
@@ -498,4 +515,4 @@ def _etag_matches(header: str | None, etag: str) -> bool:
 
 
 # Referenced in the OpenAPI document through openapi_extra.
-__all__ = ["router", "submit", "accepted", "JobUploadForm"]
+__all__ = ["router", "submit", "submit_url", "accepted", "JobUploadForm"]
