@@ -104,7 +104,7 @@ def test_settings_parse_lists_and_fail_fast(tmp_path: Path) -> None:
     assert s.api_keys == ["a" * 16, "b" * 16] and len(s.url_allow_cidrs) == 2
     with pytest.raises(ConfigError, match="SOUNDCUE_API_KEYS"):
         load_settings(api_keys="")
-    with pytest.raises(ConfigError, match="shorter than 16"):
+    with pytest.raises(ConfigError, match="at least 16 characters"):
         load_settings(api_keys="short")
     with pytest.raises(ConfigError, match="SOUNDCUE_URL_ALLOW_CIDRS"):
         load_settings(url_allow_cidrs="not-a-network", **KEYS)

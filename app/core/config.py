@@ -27,12 +27,17 @@ def _split_commas(value: Any) -> Any:
     return value
 
 
+#: Shortest API key accepted (characters): a short key is guessable (``secrets.token_urlsafe(32)`` gives 43).
+MIN_API_KEY_CHARS = 16
+
+
 class Settings(BaseSettings):
     """Every knob of the service. Units are in the field names (``_s`` seconds, ``_bytes`` bytes).
 
     Attributes:
-        api_keys: accepted Bearer keys (comma-separated in the environment). Kept in memory only to be
-            hashed at start-up; jobs record the SHA-256 of the key that created them.
+        api_keys: accepted Bearer keys (comma-separated in the environment), each at least
+            :data:`MIN_API_KEY_CHARS` characters. Kept in memory only to be hashed at start-up; jobs record
+            the SHA-256 of the key that created them.
         no_auth: accept requests without a key (local use only; every caller shares one owner).
         data_dir: where the SQLite job store, inputs and results live.
         workers: number of analysis worker processes (bounded concurrency).
@@ -113,9 +118,13 @@ class Settings(BaseSettings):
     @field_validator("api_keys")
     @classmethod
     def _key_length(cls, keys: list[str]) -> list[str]:
-        short = [k for k in keys if len(k) < 16]
+        short = [k for k in keys if len(k) < MIN_API_KEY_CHARS]
         if short:
-            raise ValueError(f"{len(short)} API key(s) shorter than 16 characters; use long random keys")
+            raise ValueError(
+                f"each API key must be at least {MIN_API_KEY_CHARS} characters long, and {len(short)} of "
+                f"{len(keys)} {'is' if len(short) == 1 else 'are'} shorter (the shortest has {min(map(len, short))}); "
+                "make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
         return keys
 
     @field_validator("webhook_secret")
