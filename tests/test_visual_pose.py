@@ -382,6 +382,38 @@ def test_strikes_further_apart_than_the_cadence_limit_are_not_walking() -> None:
     assert heel_strikes(t, lm, ASPECT) == []
 
 
+@pytest.mark.parametrize(("step_s", "speed", "follow"), [(0.3, 0.6, False), (0.55, 0.3, False), (0.55, 0.3, True),
+                                                       (0.9, 0.3, True)])
+def test_the_same_walk_gives_the_same_steps_at_10_15_and_30_fps(step_s: float, speed: float, follow: bool) -> None:
+    # one walk, sampled at three analysis rates: the rules are durations, so every rate finds the same strikes
+    duration = 8.0 if follow else 2.6
+    found: dict[float, list[float]] = {}
+    for fps in (10.0, 15.0, 30.0):
+        t, lm, truth = walker(duration, step_s=step_s, speed=speed, x0=0.5 if follow else 0.05, follow=follow,
+                              fps=fps)
+        steps = heel_strikes(t, lm, ASPECT)
+        assert all(min(abs(step.t - s) for s, _ in truth) <= 0.1 for step in steps), fps
+        feet = [step.foot for step in steps]
+        assert all(a != b for a, b in zip(feet, feet[1:], strict=False)), fps
+        # strikes whose swing and settling lie inside the clip at every rate
+        inner = [s for s, _ in truth if s - 0.8 * step_s > 0.2 and s < duration - 0.4]
+        assert steps, fps
+        found[fps] = [min((abs(step.t - s), step.t) for step in steps)[1] for s in inner]
+        assert [abs(f - s) <= 0.1 for f, s in zip(found[fps], inner, strict=True)] == [True] * len(inner), fps
+    assert found[15.0] == pytest.approx(found[10.0], abs=0.1)
+    assert found[30.0] == pytest.approx(found[10.0], abs=0.1)
+
+
+@pytest.mark.parametrize("fps", [10.0, 15.0, 30.0])
+def test_standing_and_shifting_give_no_steps_at_any_rate(fps: float) -> None:
+    t, lm = still(6.0, jitter=0.003)
+    t = np.arange(t.shape[0]) / fps  # the same poses, at this rate
+    heel, ankle, toe, _, _ = LEGS[0]
+    for i, ti in enumerate(t):  # one foot out and back over 0.8 s
+        lm[i, [heel, ankle, toe], 0] -= 0.1 * np.clip(1 - abs(ti - t[-1] / 2) / 0.4, 0, 1) / ASPECT
+    assert heel_strikes(t, lm, ASPECT) == []
+
+
 # --- the real model (slow) ---
 
 

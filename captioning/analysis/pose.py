@@ -70,12 +70,14 @@ SCALE_WINDOW_S = 1.0  # the torso length used at a sample is the median over +-t
 # Chaplin's shuffle in chaplin.mp4 puts 0.28 s between alternating steps, hence 0.25 s, not 0.3 s, below.
 SWING_SPEED = 2.0  # torso lengths/s: peak speed of a real swing (walking: 4-8)
 SETTLE_TORSOS = 0.2  # a foot is down where the next samples stay this close (landmark jitter: up to ~0.15)
-SETTLE_SAMPLES = 2  # ... for this many samples (stance lasts 0.2 s running, 0.3-0.6 s walking); both feet
-SETTLE_SAMPLES_BETWEEN = 1  # are down together for only ~0.1 s a step (walking; never when running)
+# Durations, not sample counts, so the rules read the same walk alike at 8, 10, 15 or 30 fps (at 30 fps a
+# swinging foot moves less than SETTLE_TORSOS from one sample to the next; over STANCE_S it does not).
+STANCE_S = 0.15  # ... for this long (s; stance lasts 0.2 s running, 0.3-0.6 s walking; 2 samples at 10 fps);
+STANCE_S_BETWEEN = 0.075  # both feet are down together for only ~0.1 s a step (walking; never when running)
 SWING_TORSOS = 0.3  # a swing moves one foot at least this far (torso lengths) against the other
-MIN_SWING_SAMPLES = 2  # a swing spans at least this many sample intervals (a swing lasts ~0.4 s) ...
+MIN_SWING_S = 0.15  # a swing lasts at least this long from start to landing (s; a swing lasts ~0.4 s) ...
 MIN_STRAIGHTNESS = 0.6  # a swing's net displacement over its path length (a foot's arc: ~0.95)
-MIN_SWING_SAMPLES_BETWEEN = 3  # ... read between the feet, where MediaPipe's left/right flicker (a frontal
+MIN_SWING_S_BETWEEN = 0.25  # ... read between the feet, where MediaPipe's left/right flicker (a frontal
 # person) looks like a swing: the feet trade places on screen, as they do for a walker the camera follows
 LAND_TORSOS = 0.15  # at landing the foot is within this of its lowest point in the swing
 MIN_STEP_S = 0.25  # two strikes closer than this (a sprint's 240 steps/min): only the larger swing counts
@@ -226,24 +228,30 @@ class _Strike:
     scale: float
 
 
-def _settled(track: np.ndarray, scale: np.ndarray, i: int, way: int, samples: int) -> bool:
-    """Whether the ``samples`` samples after (``way`` 1) or before (-1) sample i stay within SETTLE_TORSOS
-    of it; False when there are not that many."""
-    j = i + way * samples
-    if j < 0 or j >= track.shape[0]:
-        return False
-    near = track[min(i, j):max(i, j) + 1]
+def _settled(t: np.ndarray, track: np.ndarray, scale: np.ndarray, i: int, way: int, settle_s: float) -> bool:
+    """Whether the samples within ``settle_s`` seconds after (``way`` 1) or before (-1) sample i, up to the
+    first one at least that far, stay within SETTLE_TORSOS of it; False when no sample is that far."""
+    if way > 0:
+        j = int(np.searchsorted(t, t[i] + settle_s - 1e-6))  # first sample at or after t[i] + settle_s
+        if j >= t.shape[0]:
+            return False
+        near = track[i:j + 1]
+    else:
+        j = int(np.searchsorted(t, t[i] - settle_s + 1e-6, side="right")) - 1  # last at or before t[i] - settle_s
+        if j < 0:
+            return False
+        near = track[j:i + 1]
     return bool(np.linalg.norm(near - track[i], axis=1).max() <= SETTLE_TORSOS * scale[i])
 
 
-def _landings(t: np.ndarray, track: np.ndarray, scale: np.ndarray, min_samples: int, settle: int,
+def _landings(t: np.ndarray, track: np.ndarray, scale: np.ndarray, min_swing_s: float, settle_s: float,
               ) -> list[tuple[int, int, float]]:
     """Swings along a trajectory (m, 2) in frame heights: (start sample, landing sample, peak speed).
 
     A swing peaks at SWING_SPEED torso lengths/s or more, between two settled places: it starts at the last
-    sample before the peak and lands at the first sample after it that the neighbouring ``settle``
-    samples stay near (SETTLE_TORSOS; landmark jitter does not unsettle a planted foot). It spans at least
-    ``min_samples`` intervals and goes somewhere (net displacement at least MIN_STRAIGHTNESS of its path:
+    sample before the peak and lands at the first sample after it that the samples of the next ``settle_s``
+    seconds stay near (SETTLE_TORSOS; landmark jitter does not unsettle a planted foot). It lasts at least
+    ``min_swing_s`` from start to landing and goes somewhere (net displacement at least MIN_STRAIGHTNESS of its path:
     landmarks flickering between two places go back and forth). Swings whose start or landing is not seen
     are left out, so a swing is found alike in any window of samples that holds it.
     """
@@ -254,9 +262,9 @@ def _landings(t: np.ndarray, track: np.ndarray, scale: np.ndarray, min_samples: 
     for j in range(n):
         if speed[j] < SWING_SPEED or (j > 0 and speed[j - 1] > speed[j]) or (j + 1 < n and speed[j + 1] >= speed[j]):
             continue  # not a peak
-        k = next((i for i in range(j + 1, n + 1) if _settled(track, scale, i, 1, settle)), None)
-        a = next((i for i in range(j, -1, -1) if _settled(track, scale, i, -1, settle)), None)
-        if k is None or a is None or k - a < min_samples:
+        k = next((i for i in range(j + 1, n + 1) if _settled(t, track, scale, i, 1, settle_s)), None)
+        a = next((i for i in range(j, -1, -1) if _settled(t, track, scale, i, -1, settle_s)), None)
+        if k is None or a is None or t[k] - t[a] < min_swing_s - 1e-6:
             continue
         if np.linalg.norm(track[k] - track[a]) < MIN_STRAIGHTNESS * step[a:k].sum():
             continue  # back and forth: landmarks flickering between two places, not a foot going somewhere
@@ -299,11 +307,11 @@ def _strikes(t: np.ndarray, body: _Body, feet: np.ndarray, heels: np.ndarray, us
     for foot in (0, 1):
         for idx in _pieces(usable[:, foot], body.segment):
             found += [(idx[a], idx[k], peak, foot, feet[:, foot])
-                      for a, k, peak in _landings(t[idx], feet[idx, foot], body.scale[idx], MIN_SWING_SAMPLES,
-                                                  SETTLE_SAMPLES)]
+                      for a, k, peak in _landings(t[idx], feet[idx, foot], body.scale[idx], MIN_SWING_S,
+                                                  STANCE_S)]
     for idx in _pieces(both, body.segment):
-        for a, k, peak in _landings(t[idx], between[idx], body.scale[idx], MIN_SWING_SAMPLES_BETWEEN,
-                                    SETTLE_SAMPLES_BETWEEN):
+        for a, k, peak in _landings(t[idx], between[idx], body.scale[idx], MIN_SWING_S_BETWEEN,
+                                    STANCE_S_BETWEEN):
             # the swinging foot moved more on screen (exactly so with a still camera)
             foot = int(np.argmax(np.linalg.norm(feet[idx[k]] - feet[idx[a]], axis=1)))
             found.append((idx[a], idx[k], peak, foot, between))
@@ -324,7 +332,7 @@ def heel_strikes(t: np.ndarray, landmarks: np.ndarray, aspect: float) -> list[St
     """Heel strikes of a walking person in a landmark sequence.
 
     A foot strikes where its swing ends: a trajectory leaves a settled place, moves fast (peak >= SWING_SPEED
-    torso lengths/s, over at least MIN_SWING_SAMPLES intervals) and somewhere, and settles again (see
+    torso lengths/s, lasting at least MIN_SWING_S) and somewhere, and settles again (see
     :func:`_landings`). Each foot's trajectory is read, and the vector between the feet (camera motion
     leaves it alone; see :func:`_strikes`); the swing must move one foot SWING_TORSOS or more against the
     other, and the foot land at its lowest point of the swing. The strike time is interpolated between
