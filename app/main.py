@@ -18,13 +18,14 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 
-from app import metrics, problems
+from app import metrics, problems, web
 from app.api.deps import ServiceState, key_hash
 from app.api.main import api_router
 from app.api.routes import health
 from app.core import logging as app_logging
 from app.core.config import ConfigError, Settings, get_settings
 from app.fetch import AddressPolicy, post_json
+from app.noauth import NoAuthGuard
 from app.schemas import FoleyGenerate, JobCreate, JobUploadForm, ProblemDetail
 from app.store import JobStore
 from app.views import job_json
@@ -127,8 +128,11 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
         expose_headers=["Location", "ETag", "Retry-After", "Idempotent-Replayed", "Content-Location"],
         max_age=600,
     )
+    if settings.no_auth:  # outermost: other sites in the user's browser must not use a keyless server
+        app.add_middleware(NoAuthGuard, public_url=settings.public_url)
     app.include_router(health.router)
     app.include_router(api_router)
+    web.install(app, settings)
     _document_bodies(app)
     return app
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what the test suite needs beyond the Python environment: headless Chromium (Debian) for the
-# real-browser caption tests, Node packages (W3C webvtt-parser for caption validation, hls.js for the HLS
-# player test) and ffmpeg.
+# real-browser caption and web page tests, Node packages pinned in tests/js/package-lock.json (W3C webvtt-parser
+# for caption validation, hls.js for the HLS player test, axe-core for the web page's accessibility check) and
+# ffmpeg.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""
