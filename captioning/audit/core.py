@@ -13,8 +13,12 @@
    >= ``match_threshold``) covers the event and is supported. A cue may cover several events ("[thunder,
    rain]"), an event may be covered by several cues ("[barking continues]").
 5. **Named differently**: among the cues not supported and the events not covered, pairs at each other's time
-   are matched one to one, nearest onsets first: the sound is captioned under another name (a naming
-   disagreement, for a person to judge), neither a miss nor an unsupported cue.
+   whose onsets are at most ``collar_s`` apart are matched one to one, nearest onsets first: the sound is
+   captioned under another name (a naming
+   disagreement, for a person to judge), neither a miss nor an unsupported cue. Then detection's *pieces* of
+   one sound: an uncovered event at a cue's time that adjoins an event the cue covers or names (at most
+   ``PIECE_GAP_S`` apart, overlapping by at most half the shorter one: a sound inside another is a second
+   sound) is named differently by that cue too (``part_of`` names the neighbour), repeated until none is left.
 6. **Missed**: counted events left; each gets a suggested cue in the chosen style, made by the caption
    builder itself (:func:`captioning.captions.build_cues` on that one event).
 7. **Unsupported**: sound cues left, with the nearest candidate (the event within ``NEAREST_WINDOW_S`` it
@@ -65,6 +69,8 @@ logger = logging.getLogger("captioning")
 
 #: How far from an unsupported cue its nearest candidate may be, seconds.
 NEAREST_WINDOW_S = 10.0
+#: Neighbouring events at most this far apart (seconds) may be pieces of one sound (see :func:`_pieces`).
+PIECE_GAP_S = 0.1
 #: A covering sound cue that starts more than this after (before) its sound's onset is late (early), seconds.
 ONSET_TOLERANCE_S = 0.5
 
@@ -188,7 +194,8 @@ def audit_captions(
     naming: list[NamingDisagreement] = []
     pairs = sorted(
         ((abs(sound_cues[i].cue.start - events[j].start), i, j)
-         for i, j in zip(*np.nonzero(in_time), strict=True) if not supported[i] and not covered_ev[j]),
+         for i, j in zip(*np.nonzero(in_time), strict=True) if not supported[i] and not covered_ev[j]
+         and abs(sound_cues[i].cue.start - events[j].start) <= options.collar_s),
         key=lambda p: (p[0], p[1], p[2]))
     cue_named, ev_named = set(), set()
     for _, i, j in pairs:
@@ -197,6 +204,25 @@ def audit_captions(
         cue_named.add(i)
         ev_named.add(j)
         naming.append(NamingDisagreement(sound_cues[i], audited[j], float(sim[i, j])))
+    # 5b. pieces: detection may split one sound into neighbouring events under several names
+    attributed = {i: {int(j) for j in np.nonzero(describes[i])[0]} for i in range(len(sound_cues))}
+    for n in naming:
+        attributed[sound_cues.index(n.cue)].add(audited.index(n.event))
+    grown = True
+    while grown:
+        grown = False
+        for i, own in attributed.items():
+            for j in np.nonzero(in_time[i])[0]:
+                j = int(j)
+                if covered_ev[j] or j in ev_named:
+                    continue
+                piece_of = next((k for k in sorted(own) if _pieces(events[j], events[k])), None)
+                if piece_of is not None:
+                    own.add(j)
+                    ev_named.add(j)
+                    naming.append(NamingDisagreement(sound_cues[i], audited[j], float(sim[i, j]),
+                                                     part_of=events[piece_of].id))
+                    grown = True
     naming.sort(key=lambda n: (n.cue.cue.start_ms, n.event.event.start))
 
     # 6. covered and missed
@@ -241,6 +267,13 @@ def audit_captions(
         missed=tuple(missed), naming=tuple(naming), unsupported=tuple(unsupported), categories=categories,
         violations=tuple(violations), notes=tuple(captions.notes),
     )
+
+
+def _pieces(a: SoundEvent, b: SoundEvent) -> bool:
+    """Whether two events look like neighbouring pieces of one sound: at most ``PIECE_GAP_S`` apart, and
+    overlapping by at most half the shorter one (a sound inside another is a second sound, not a piece)."""
+    gap = max(a.start, b.start) - min(a.end, b.end)  # negative: they overlap by -gap
+    return gap <= PIECE_GAP_S and -gap <= 0.5 * min(a.duration, b.duration)
 
 
 def _unsupported(cue: ReadCue, i: int, audited: Sequence[AuditedEvent], ev_spans: np.ndarray, sim: np.ndarray,

@@ -103,14 +103,17 @@ class Missed:
 @dataclass(frozen=True)
 class NamingDisagreement:
     """A sound cue at the time of a detected event that names it otherwise (the sound is captioned; which name
-    is right is for a person to judge)."""
+    is right is for a person to judge). ``part_of``: the id of the neighbouring event this one was taken as a
+    piece of (detection split one sound), None for a one-to-one pairing."""
 
     cue: ReadCue
     event: AuditedEvent
     similarity: float
+    part_of: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"cue": self.cue.ref(), "event": self.event.to_dict(), "similarity": _r(self.similarity)}
+        return {"cue": self.cue.ref(), "event": self.event.to_dict(), "similarity": _r(self.similarity),
+                "part_of": self.part_of}
 
 
 @dataclass(frozen=True)
