@@ -103,6 +103,7 @@ PROBE_S = 0.5  # with nobody in the picture, the model looks again after this ma
 ACTIVE_TORSOS = 0.3  # a foot moving, or the hands closing in, this far (torso lengths) between runs, or ...
 ACTIVE_SPEED = 2.5  # ... this fast (torso lengths/s; a swing: 4-8), keep the model on every frame ...
 ACTIVE_KEEP_S = 0.75  # ... for this long (s): through the still moments of a stride
+MOVED_S = 0.2  # a person with still limbs whose box changes (gesturing, turning) is looked at this often (s)
 IDLE_S = 0.25  # a person with still limbs is looked at this often (s) while the picture changes ...
 HOLD_S = 0.5  # ... and this often while it does not
 GATE_LEVEL = 12  # grey levels (0..255): a pixel changed by more than this moved ...
@@ -501,8 +502,9 @@ class PoseStepDetector:
     * nobody in the picture: it looks again every PROBE_S;
     * a person moving a foot or bringing the hands together (:func:`limbs_moving`): every frame, until
       ACTIVE_KEEP_S after the last such movement;
-    * a person whose feet and hands were still: every frame where the person's box changed more than the
-      rest of the picture (:func:`moved_fraction`: they start moving); every IDLE_S while the whole
+    * a person whose feet and hands were still: every MOVED_S while the person's box changes more than the
+      rest of the picture (:func:`moved_fraction`: gesturing, turning, or starting to walk: the first swing
+      then turns the model on for every frame); every IDLE_S while the whole
       picture changes alike (a moving camera, film weave), so that a first step is still seen; every
       HOLD_S while the picture is still.
 
@@ -575,7 +577,7 @@ class PoseStepDetector:
         if inside < GATE_FRACTION:
             return since >= HOLD_S
         if inside >= GATE_FRACTION + GATE_CONTRAST * outside:
-            return True  # the person moved, the rest of the picture did not (as much)
+            return since >= MOVED_S  # the person moved, the rest of the picture did not (as much)
         return since >= IDLE_S  # everything changes: the camera moves, or film weave and grain
 
     def push(self, frame: VideoFrame) -> None:
