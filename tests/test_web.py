@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import functools
 import http.server
+import importlib.util
 import json
 import os
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -83,11 +85,33 @@ def media_site(clip: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = Server(tmp_path_factory.mktemp("web") / "data",
-                 {"SOUNDCUE_URL_ALLOW_CIDRS": f"{MEDIA_HOST}/32", "SOUNDCUE_WORKERS": "1"}).start()
-    yield srv
-    srv.stop()
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Server]]:
+    """Two real services, started side by side: one with API keys, one with ``--no-auth`` (no keys)."""
+    made = {
+        "keys": Server(tmp_path_factory.mktemp("web") / "data",
+                       {"SOUNDCUE_URL_ALLOW_CIDRS": f"{MEDIA_HOST}/32", "SOUNDCUE_WORKERS": "1"}),
+        "no_auth": Server(tmp_path_factory.mktemp("web_noauth") / "data",
+                          {"SOUNDCUE_API_KEYS": "", "SOUNDCUE_NO_AUTH": "1", "SOUNDCUE_WORKERS": "1"}),
+    }
+    with ThreadPoolExecutor(2) as pool:
+        futures = [pool.submit(srv.start) for srv in made.values()]
+    try:
+        for future in futures:
+            future.result()
+        yield made
+    finally:
+        for srv in made.values():
+            srv.stop()
+
+
+@pytest.fixture(scope="module")
+def server(servers: dict[str, Server]) -> Server:
+    return servers["keys"]
+
+
+@pytest.fixture(scope="module")
+def no_auth_server(servers: dict[str, Server]) -> Server:
+    return servers["no_auth"]
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +152,11 @@ def enter_key(page: Any, key: str = KEY_A) -> None:
 
 
 def wait_results(page: Any) -> None:
-    page.wait_for_selector("#results-panel:not([hidden])", timeout=60_000)
+    try:
+        page.wait_for_selector("#results-panel:not([hidden]), #alert:not([hidden])", timeout=60_000)
+    finally:
+        save_screenshot(page, "web_last_wait.png")
+    assert not page.is_visible("#alert"), page.text_content("#alert")
     wait_until(page, "document.querySelectorAll('#timeline .tl-item').length > 0")
 
 
@@ -443,14 +471,6 @@ def test_axe_finds_no_serious_violations(browser: Any, server: Server, clip: Pat
 # -- soundcue serve --no-auth -------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def no_auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = Server(tmp_path_factory.mktemp("web_noauth") / "data",
-                 {"SOUNDCUE_API_KEYS": "", "SOUNDCUE_NO_AUTH": "1", "SOUNDCUE_WORKERS": "1"}).start()
-    yield srv
-    srv.stop()
-
-
 def test_no_auth_page_asks_for_no_key_and_other_sites_are_refused(page: Any, no_auth_server: Server,
                                                                     clip: Path) -> None:
     url = no_auth_server.url
@@ -490,3 +510,64 @@ def test_no_auth_page_asks_for_no_key_and_other_sites_are_refused(page: Any, no_
 def test_no_auth_guard_rules(method: str, host: str, origin: str | None, query: str, refused: bool) -> None:
     reason = refusal(method, host, origin, query, "https://captions.example.org")
     assert (reason is not None) == refused, reason
+
+
+# -- Foley ---------------------------------------------------------------------------------------------------
+
+
+def _features(server: Server) -> dict[str, Any]:
+    features: dict[str, Any] = httpx.get(f"{server.url}/web/config.json").json()["features"]
+    return features
+
+
+def test_foley_switch_and_a_new_render(page: Any, server: Server, clip: Path) -> None:
+    if not _features(server)["foley"]:
+        pytest.skip("this server does not render Foley")
+    open_page(page, server.url + "/")
+    enter_key(page)
+    page.set_input_files("#file", str(clip))
+    page.check("#out-audio")
+    page.select_option("#foley-profile", "dramatic")
+    page.click("#submit")
+    wait_results(page)
+    first = job_id(page)
+    with client(server) as http:
+        assert http.get(f"/v1/jobs/{first}").json()["options"]["foley"]["profile"] == "dramatic"
+
+    # the Foley track plays in step with the video; the switch picks what is heard
+    assert page.is_visible("#sound-switch")
+    assert "/foley.wav?token=" in page.evaluate("document.getElementById('foley-audio').src")
+    wait_until(page, "document.getElementById('foley-audio').readyState >= 1")
+    assert abs(page.evaluate("document.getElementById('foley-audio').duration") - CLIP_S) < 0.1
+    page.check("#sound-foley")
+    page.evaluate("document.querySelector('video').play()")
+    wait_until(page, "document.querySelector('video').currentTime > 1.0")
+    heard = page.evaluate("""() => {
+        const v = document.querySelector('video'), a = document.getElementById('foley-audio');
+        return {video_muted: v.muted, foley_muted: a.muted, foley_playing: !a.paused,
+                gap: Math.abs(a.currentTime - v.currentTime)};
+    }""")
+    assert heard["video_muted"] and not heard["foley_muted"] and heard["foley_playing"], heard
+    assert heard["gap"] < 0.2, heard
+    page.check("#sound-both")
+    assert page.evaluate("!document.querySelector('video').muted && !document.getElementById('foley-audio').muted")
+    page.check("#sound-original")
+    wait_until(page, "document.getElementById('foley-audio').paused")
+    assert not page.evaluate("document.querySelector('video').muted")
+    page.evaluate("document.querySelector('video').pause()")
+
+    # a new render of the same video with another profile and background music
+    page.select_option("#rerender-profile", "cartoon")
+    music = importlib.util.find_spec("captioning.foley.music") is not None  # TODO(issue 11): music is landing
+    if music:
+        page.check("#rerender-music")
+    page.click("#rerender-form button[type=submit]")
+    wait_until(page, "(old) => new URLSearchParams(location.hash.slice(1)).get('job') !== old", arg=first)
+    wait_results(page)
+    second = job_id(page)
+    with client(server) as http:
+        job = http.get(f"/v1/jobs/{second}").json()
+    assert job["status"] == "succeeded" and "audio" in job["options"]["outputs"]
+    assert job["options"]["foley"]["profile"] == "cartoon" and job["options"]["foley"]["music"] is music
+    assert "foley.wav" in [r["name"] for r in job["results"]]
+    assert page.is_visible("#sound-switch")

@@ -106,7 +106,7 @@ for (const [range, out] of [["foley-music-intensity", "foley-music-value"], ["re
 
 /** The Foley part of the job options (the API's "foley" family). */
 function foleyOptions(profile, music, intensity) {
-  return { profile, music, music_intensity: Number(intensity) };
+  return { profile, music, music_intensity: Number(intensity), audio_format: $("foley-format").value };
 }
 
 function jobOptions() {
