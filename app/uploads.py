@@ -7,12 +7,16 @@ enforced while streaming, not after buffering everything).
 
 A form is whole only when its closing boundary (``--BOUNDARY--``, RFC 2046 section 5.1.1) has arrived: a body
 cut off before it, even with a Content-Length that matches what was sent, is refused with 422 before any job
-exists (issue 14), instead of queueing a job on a partial file.
+exists (issue 14), instead of queueing a job on a partial file. And a body must arrive within one wall-clock
+limit (``SOUNDCUE_UPLOAD_TIMEOUT_S``), enforced while a read waits: a client sending a few bytes a second is
+answered 408 at the limit instead of holding a connection, a file and a staging folder for as long as it likes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -179,14 +183,58 @@ def too_large(max_bytes: int) -> ApiProblem:
     )
 
 
+def upload_timeout(timeout_s: float, received: int) -> ApiProblem:
+    return ApiProblem(
+        408,
+        "upload-timeout",
+        f"the request body did not arrive within the time limit of {timeout_s:g} s for uploads ({received} bytes "
+        "received); send it over a faster connection, or give a URL the server can fetch",
+        title="Upload too slow",
+        headers={"Connection": "close"},
+    )
+
+
+async def body_chunks(request: Request, timeout_s: float | None) -> AsyncIterator[bytes]:
+    """The body of ``request`` as it arrives, all of it within ``timeout_s`` seconds (None: no limit).
+
+    The limit is a deadline over the whole body, enforced while a read waits (a per-read timeout would restart
+    with every byte a slow client sends).
+
+    Raises:
+        ApiProblem: 408 ``upload-timeout`` when the deadline passes before the body has ended.
+        ClientDisconnect: the client went away.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = None if timeout_s is None else loop.time() + timeout_s
+    stream = request.stream().__aiter__()
+    received = 0
+    while True:
+        scope = asyncio.timeout_at(deadline)
+        try:
+            async with scope:
+                chunk = await anext(stream)
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            if timeout_s is not None and scope.expired():
+                raise upload_timeout(timeout_s, received) from None
+            raise
+        received += len(chunk)
+        yield chunk
+
+
 async def receive_upload(
-    request: Request, dest: Path, *, max_bytes: int, text_fields: frozenset[str]
+    request: Request, dest: Path, *, max_bytes: int, text_fields: frozenset[str], timeout_s: float | None = None
 ) -> Upload:
     """Stream the multipart body of ``request``; the file part goes to ``dest``.
 
+    Args:
+        timeout_s: the whole body must arrive within this many seconds (None: no limit).
+
     Raises:
         ApiProblem: 413 past ``max_bytes`` (as soon as it is passed), 415 for a non-media file,
-            422 for a malformed form, a missing file part, or a body cut off before its closing boundary.
+            422 for a malformed form, a missing file part, or a body cut off before its closing boundary,
+            408 when the body has not all arrived within ``timeout_s``.
     """
     _, params = parse_options_header(request.headers.get("content-type", ""))
     boundary = params.get(b"boundary")
@@ -195,7 +243,7 @@ async def receive_upload(
     receiver = _Receiver(dest, max_bytes, text_fields)
     parser = MultipartParser(boundary, receiver.callbacks())  # type: ignore[arg-type]
     try:
-        async for chunk in request.stream():
+        async for chunk in body_chunks(request, timeout_s):
             parser.write(chunk)
         parser.finalize()
         if not receiver.ended:  # python-multipart's finalize() does not check this itself

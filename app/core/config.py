@@ -44,6 +44,8 @@ class Settings(BaseSettings):
         max_queue: queued jobs past which POST answers 503 with Retry-After.
         max_queue_per_key: queued jobs per API key past which POST answers 429 with Retry-After.
         max_upload_bytes: upload (and URL download) size limit, enforced while streaming.
+        upload_timeout_s: a request body (an upload) must arrive within this many seconds, or the request is
+            answered 408 (a client trickling bytes cannot hold a connection and a staging file).
         max_duration_s: media longer than this is refused.
         max_video_pixels: video frames larger than this (width * height) are refused.
         sync_max_duration_s: duration limit of the synchronous ``POST /v1/captions`` endpoint.
@@ -55,7 +57,7 @@ class Settings(BaseSettings):
             webhooks (e.g. an internal media store). Empty: only public addresses are fetched.
         allow_url_input: accept jobs with a ``video_url`` (False: uploads only).
         allow_webhooks: accept a ``webhook_url`` on jobs (False: refused with 422).
-        fetch_timeout_s: total time allowed to download one URL input.
+        fetch_timeout_s: total time allowed to download one URL input (DNS, redirects, headers, body).
         max_redirects: redirects followed when fetching a URL (each one checked).
         webhook_secret: Standard Webhooks master secret (``whsec_`` + base64). None: one is generated
             on first start and kept in ``data_dir``.
@@ -80,6 +82,7 @@ class Settings(BaseSettings):
     max_queue: int = Field(default=100, ge=1)
     max_queue_per_key: int = Field(default=50, ge=1)
     max_upload_bytes: int = Field(default=2 * 1024**3, ge=1024)
+    upload_timeout_s: float = Field(default=3600.0, gt=0)
     max_duration_s: float = Field(default=4 * 3600.0, gt=0)
     max_video_pixels: int = Field(default=7680 * 4320, ge=1)
     sync_max_duration_s: float = Field(default=60.0, gt=0)

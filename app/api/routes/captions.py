@@ -33,6 +33,7 @@ POLL_S = 0.1
         200: {"content": {"text/vtt": {}, "application/x-subrip": {}}, "description": "The caption track"},
         202: {"description": "Not finished within the wait limit: the job, to poll"},
         **PROBLEMS,
+        408: {"description": "The body did not arrive within the upload time limit", **_PROBLEM},
         413: {"description": "Upload larger than the limit", **_PROBLEM},
         415: {"description": "Not audio/video, or unsupported content type", **_PROBLEM},
         429: {"description": "Too many queued jobs for this key", **_PROBLEM},

@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import ValidationError
 
-from app.api.deps import JobStoreDep, OptionalOwnerDep, OwnerDep, ServiceState, StateDep
+from app.api.deps import JobStoreDep, OptionalOwnerDep, OwnerDep, ServiceState, StateDep, get_state
 from app.fetch import AddressPolicy, check_url
 from app.hls import FIELD as HLS_FIELD
 from app.hls import HLS_NAME, with_token
@@ -32,7 +32,7 @@ from app.schemas import (
     ProblemDetail,
 )
 from app.store import IdempotencyConflict, JobRow, NewJob, new_job_id
-from app.uploads import receive_upload, too_large
+from app.uploads import body_chunks, receive_upload, too_large
 from app.views import job_path, job_public
 from app.worker import job_dir, options_hash
 
@@ -198,6 +198,7 @@ async def submit(
             staging / "input",
             max_bytes=settings.max_upload_bytes,
             text_fields=frozenset({"options", "webhook_url"}),
+            timeout_s=settings.upload_timeout_s,
         )
         try:
             parsed = JobOptions.model_validate_json(upload.fields.get("options") or "{}")
@@ -296,8 +297,9 @@ def _create(state: ServiceState, new: NewJob) -> tuple[JobRow, bool]:
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:
+    """The JSON body, at most ``limit`` bytes (413), all of it within ``SOUNDCUE_UPLOAD_TIMEOUT_S`` (408)."""
     body = bytearray()
-    async for chunk in request.stream():
+    async for chunk in body_chunks(request, get_state(request).settings.upload_timeout_s):
         body += chunk
         if len(body) > limit:
             raise ApiProblem(
@@ -315,6 +317,7 @@ async def _read_limited(request: Request, limit: int) -> bytes:
     responses={
         202: {"links": JOB_LINKS, "description": "Accepted: the job, with its Location"},
         **PROBLEMS,
+        408: {"description": "The body did not arrive within the upload time limit", **_PROBLEM},
         413: {"description": "Upload larger than the limit", **_PROBLEM},
         415: {"description": "Not audio/video, or unsupported content type", **_PROBLEM},
         429: {"description": "Too many queued jobs for this key (see Retry-After)", **_PROBLEM},
