@@ -1,26 +1,352 @@
-"""Render an Analysis into a Foley track (issue 11). Interface fixed; the synthesis engine fills it in."""
+"""Render an Analysis into a Foley track (issue 11): score, mix, loudness normalisation, true-peak limiting, encoding.
+
+Two passes over the track, block by block, so memory stays flat however long the media:
+
+1. measure: mix every block (one-shots rendered once and cached) and measure the integrated loudness
+   (ITU-R BS.1770-4); the mix is also spooled to a temporary file on disk (float32) when the media is at most
+   :data:`SPOOL_MAX_S` long;
+2. final: read the spooled mix back (or, for longer media, mix again: the mix is deterministic, so the samples
+   are the same), apply the gain that meets the loudness target and the true-peak limiter, measure again, and
+   encode. When the limiter had to work hard enough to pull the loudness more than
+   :data:`LOUDNESS_TOLERANCE_LU` under the target, the gain is corrected and the final pass repeated (at most
+   :data:`MAX_FINAL_PASSES` times).
+
+Public entry points: :func:`write_foley` (a file), :func:`foley_blocks` (float blocks, e.g. for a remux),
+:func:`render_foley` (the whole track as one array, for short clips) and :func:`foley_report` (what was done).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+import tempfile
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
+
+import numpy as np
 
 from captioning.events import Analysis
+from captioning.foley.cache import CacheStats, OneShotCache, shared_cache
+from captioning.foley.encode import Encoder, atomic_path
+from captioning.foley.loudness import LoudnessMeter, TruePeakLimiter
+from captioning.foley.mixer import BLOCK, mix_blocks
 from captioning.foley.options import FoleyOptions
+from captioning.foley.score import Voice, plan
+from captioning.foley.tables import Tables, load_tables
+from captioning.vocabulary import Vocabulary, load_vocabulary
+
+#: The final pass is accepted when its integrated loudness is this close to the target (LU).
+LOUDNESS_TOLERANCE_LU = 0.2
+#: Final passes at most (each corrects the gain for what the limiter took).
+MAX_FINAL_PASSES = 4
+#: The gain may exceed the unlimited estimate by at most this much (dB) to make up for limiting.
+MAX_MAKEUP_DB = 12.0
+#: Media up to this long (s) has its mix spooled to a temporary file between passes (at most 440 MB at
+#: 48 kHz stereo float32); longer media is mixed again in each pass.
+SPOOL_MAX_S = 1200.0
+
+Progress = Callable[[float], None]
+
+
+@dataclass
+class FoleyReport:
+    """What a render did (for logs and the service's detailed log).
+
+    Attributes:
+        samples: length of the track in samples (``round(media.duration * sample_rate)``).
+        sample_rate, channels: of the track.
+        voices: sounds placed (one-shot hits, streams and layers).
+        events_rendered: events that produced sound; events_silent: events whose recipe is ``none`` or unknown.
+        recipes: recipe -> number of voices.
+        mood: background-music mood, None without music.
+        unlimited_lufs: integrated loudness of the mix before gain (-inf if silent).
+        gain_db: gain applied before the limiter.
+        loudness_lufs: integrated loudness of the result (-inf if silent).
+        limiter_db: deepest gain reduction of the true-peak limiter (<= 0).
+        passes: passes over the track (measure + final ones).
+        cache: one-shot cache counters of this render.
+    """
+
+    samples: int
+    sample_rate: int
+    channels: int
+    voices: int = 0
+    events_rendered: int = 0
+    events_silent: int = 0
+    recipes: dict[str, int] = field(default_factory=dict)
+    mood: str | None = None
+    unlimited_lufs: float = -math.inf
+    gain_db: float = 0.0
+    loudness_lufs: float = -math.inf
+    limiter_db: float = 0.0
+    passes: int = 0
+    cache: CacheStats = field(default_factory=CacheStats)
+
+    def to_dict(self) -> dict[str, object]:
+        def num(x: float) -> float | None:
+            return round(x, 2) if math.isfinite(x) else None
+        return {"samples": self.samples, "sample_rate": self.sample_rate, "channels": self.channels,
+                "voices": self.voices, "events_rendered": self.events_rendered,
+                "events_silent": self.events_silent, "recipes": dict(sorted(self.recipes.items())),
+                "mood": self.mood, "unlimited_lufs": num(self.unlimited_lufs), "gain_db": num(self.gain_db),
+                "loudness_lufs": num(self.loudness_lufs), "limiter_db": num(self.limiter_db),
+                "passes": self.passes, "cache_hits": self.cache.hits, "cache_misses": self.cache.misses}
+
+
+class _Render:
+    """One render's score and passes."""
+
+    def __init__(self, analysis: Analysis, options: FoleyOptions, *, tables: Tables, vocabulary: Vocabulary,
+                 cache: OneShotCache | None, progress: Progress | None) -> None:
+        self.analysis = analysis
+        self.options = options
+        self.tables = tables
+        self.profile = tables.profiles[options.profile]
+        self.sr = options.sample_rate
+        self.channels = options.channels
+        self.n_total = max(0, int(round(analysis.media.duration * self.sr)))
+        self.voices: list[Voice] = plan(analysis, options, tables, vocabulary)
+        if cache is None:
+            cache = shared_cache() if options.enable_cache else OneShotCache(directory=None)
+        self.cache = cache
+        before = CacheStats(**vars(cache.stats))
+        self._stats_before = before
+        self._progress = progress
+        self._done_units = 0.0
+        self._reported = 0.0
+        self._planned_units = 2.0
+        self._spool: IO[bytes] | None = None
+        self.mood: str | None = None
+        if options.music:
+            from captioning.foley.music import choose_mood
+
+            self.mood = choose_mood(analysis, tables, vocabulary).name
+        rendered = {v.event_index for v in self.voices}
+        recipes: dict[str, int] = {}
+        for v in self.voices:
+            recipes[v.recipe.name] = recipes.get(v.recipe.name, 0) + 1
+        self.report = FoleyReport(samples=self.n_total, sample_rate=self.sr, channels=self.channels,
+                                  voices=len(self.voices), events_rendered=len(rendered),
+                                  events_silent=len(analysis.events) - len(rendered), recipes=recipes,
+                                  mood=self.mood)
+
+    # ---------------------------------------------------------------------------------------------- passes
+    def _source(self) -> Iterator[np.ndarray]:
+        """The unscaled mix: read back from the spool when there is one, else mixed again."""
+        if self._spool is None:
+            yield from self._mix()
+            return
+        self._spool.seek(0)
+        left = self.n_total
+        while left > 0:
+            n = min(BLOCK, left)
+            block = np.fromfile(self._spool, dtype=np.float32, count=n * self.channels)
+            if block.shape[0] != n * self.channels:
+                raise OSError("the Foley spool file came back short")
+            left -= n
+            self._tick(n)
+            yield block.reshape(n, self.channels).astype(np.float64)
+
+    def close(self) -> None:
+        if self._spool is not None:
+            self._spool.close()
+            self._spool = None
+
+    def _mix(self) -> Iterator[np.ndarray]:
+        music = None
+        if self.options.music:
+            from captioning.foley.music import MusicBed
+
+            music = MusicBed(self.tables.moods[self.mood or "neutral"], self.sr, self.channels,
+                             seed=self.options.seed, intensity=self.options.music_intensity)
+        done = 0
+        for block in mix_blocks(self.voices, self.n_total, sample_rate=self.sr, channels=self.channels,
+                                profile=self.profile, cache=self.cache, music=music):
+            done += block.shape[0]
+            self._tick(block.shape[0])
+            yield block
+
+    def _tick(self, samples: int) -> None:
+        if self._progress is None or self.n_total == 0:
+            return
+        self._done_units += samples / self.n_total
+        fraction = min(0.999, self._done_units / max(self._planned_units, self._done_units + 1e-9))
+        self._reported = max(self._reported, fraction)  # an extra pass stalls the bar, never moves it back
+        self._progress(self._reported)
+
+    def measure(self) -> tuple[float, float]:
+        """Pass 1: integrated loudness (LUFS) and sample peak (dBFS) of the unscaled mix."""
+        meter = LoudnessMeter(self.sr, self.channels)
+        peak = 0.0
+        spool = None
+        if 0 < self.n_total <= SPOOL_MAX_S * self.sr:
+            spool = tempfile.TemporaryFile(prefix="soundcue-foley-")  # noqa: SIM115 (closed by close())
+        try:
+            for block in self._mix():
+                meter.push(block)
+                if spool is not None:
+                    block.astype(np.float32).tofile(spool)
+                if block.size:
+                    peak = max(peak, float(np.abs(block).max()))
+        except BaseException:
+            if spool is not None:
+                spool.close()
+            raise
+        self._spool = spool
+        self.report.passes += 1
+        return meter.integrated(), (20 * math.log10(peak) if peak > 0 else -math.inf)
+
+    def final(self, gain_db: float, meter: LoudnessMeter, limiter: TruePeakLimiter) -> Iterator[np.ndarray]:
+        """A final pass: gain, limiter, loudness measured into ``meter``; yields float64 blocks."""
+        g = 10.0 ** (gain_db / 20.0)
+        for block in self._source():
+            out = limiter.process(block * g)
+            if out.shape[0]:
+                meter.push(out)
+                yield out
+        out = limiter.flush()
+        if out.shape[0]:
+            meter.push(out)
+            yield out
+        self.report.passes += 1
+
+    def run(self, sink: Callable[[Iterator[np.ndarray]], None] | None, *, passes_after: int = 0) -> None:
+        """Measure, then final passes until the loudness is met; ``sink`` consumes each final pass's blocks
+        (None: only measure). The last pass given to ``sink`` is the accepted one. ``passes_after``: final
+        passes the caller runs itself afterwards (for progress)."""
+        target = self.options.loudness_lufs
+        lufs, peak_db = self.measure()
+        self.report.unlimited_lufs = lufs
+        gain = target - lufs if math.isfinite(lufs) else 0.0
+        history: list[tuple[float, float]] = []
+        for attempt in range(MAX_FINAL_PASSES):
+            self._planned_units = self.report.passes + 1 + passes_after
+            meter = LoudnessMeter(self.sr, self.channels)
+            limiter = TruePeakLimiter(self.sr, self.channels, self.options.true_peak_dbtp)
+            blocks = self.final(gain, meter, limiter)
+            if sink is not None:
+                sink(blocks)
+            else:
+                for _ in blocks:
+                    pass
+            measured = meter.integrated()
+            self.report.gain_db = gain
+            self.report.loudness_lufs = measured
+            self.report.limiter_db = limiter.min_gain_db
+            if not math.isfinite(measured) or abs(measured - target) <= LOUDNESS_TOLERANCE_LU:
+                break
+            history.append((gain, measured))
+            if len(history) >= 2 and history[-1][1] != history[-2][1]:
+                (g0, l0), (g1, l1) = history[-2], history[-1]
+                step = (target - l1) * (g1 - g0) / (l1 - l0)
+            else:
+                step = target - measured
+            new_gain = min(gain + max(step, target - measured), (target - lufs) + MAX_MAKEUP_DB)
+            if new_gain <= gain + 1e-3 or attempt == MAX_FINAL_PASSES - 1:
+                warnings.warn(f"Foley loudness {measured:.1f} LUFS misses the {target:.1f} LUFS target: the "
+                              f"{self.options.true_peak_dbtp:.1f} dBTP ceiling limits it", stacklevel=3)
+                break
+            gain = new_gain
+        now = self.cache.stats
+        self.report.cache = CacheStats(**{k: getattr(now, k) - getattr(self._stats_before, k)
+                                          for k in vars(now)})
+        if self._progress is not None and not passes_after:
+            self._progress(1.0)
+
+
+def _resolve(options: FoleyOptions | None) -> FoleyOptions:
+    if options is None:
+        return FoleyOptions()
+    if not isinstance(options, FoleyOptions):
+        raise TypeError(f"options must be FoleyOptions, got {type(options).__name__}")
+    return options
+
+
+def foley_report(analysis: Analysis, path: Path, options: FoleyOptions | None = None, *,
+                 progress: Progress | None = None, vocabulary: Vocabulary | None = None,
+                 cache: OneShotCache | None = None) -> FoleyReport:
+    """:func:`write_foley`, returning what the render did (loudness, gain, limiter, passes, cache counters).
+
+    ``vocabulary`` (default: the packaged one) maps labels to recipes; ``cache`` overrides the one-shot cache
+    (default: the shared memory+disk cache, or a private memory-only one when ``options.enable_cache`` is off).
+    """
+    opts = _resolve(options)
+    r = _Render(analysis, opts, tables=load_tables(), vocabulary=vocabulary or load_vocabulary(), cache=cache,
+                progress=progress)
+    path = Path(path)
+
+    def sink(blocks: Iterator[np.ndarray]) -> None:
+        with atomic_path(path) as tmp, Encoder(tmp, opts.audio_format, r.sr, r.channels) as enc:
+            for block in blocks:
+                enc.write(block.astype(np.float32))
+
+    try:
+        r.run(sink)
+    finally:
+        r.close()
+    return r.report
 
 
 def write_foley(analysis: Analysis, path: Path, options: FoleyOptions | None = None, *,
                 progress: Callable[[float], None] | None = None) -> Path:
     """Render ``analysis`` into an audio file at ``path``, exactly ``analysis.media.duration`` seconds long.
 
+    Every event whose vocabulary recipe is not ``none`` sounds at its onset (``round(start * sample_rate)``,
+    or the nearest whole second with ``sync="second"``), panned by its ``pan`` (constant power) and scaled by
+    its loudness; the track is normalised to ``options.loudness_lufs`` (ITU-R BS.1770-4 integrated, within
+    0.2 LU unless the true-peak ceiling forbids it, with a warning) under a true-peak ceiling of
+    ``options.true_peak_dbtp`` (4x oversampled). An event list without sound gives a silent track.
+
     Parameters:
         analysis: the event list and media info (the track spans media time 0 .. ``media.duration``).
-        path: where to write (atomically); its suffix should match ``options.audio_format``
-            (``.wav``, ``.mp3``, ``.m4a`` for AAC).
+        path: where to write (atomically: a temporary file beside it, then a rename); its suffix should match
+            ``options.audio_format`` (``.wav``, ``.mp3``, ``.m4a`` for AAC: see
+            :func:`captioning.foley.encode.suffix_for`).
         options: Foley options (None: defaults: 48 kHz stereo 16-bit WAV, realistic, -16 LUFS, -1 dBTP).
-        progress: called with the fraction of media time rendered, 0..1.
+        progress: called with the fraction of the work done, 0..1 (1.0 once, at the end).
 
     Returns:
         ``path``.
+
+    Raises:
+        TypeError: ``options`` is not a FoleyOptions.
+        OSError: the file cannot be written (nothing is left at ``path`` then).
     """
-    raise NotImplementedError("the Foley synthesis engine is being built (issue 11)")
+    foley_report(analysis, path, options, progress=progress)
+    return Path(path)
+
+
+def foley_blocks(analysis: Analysis, options: FoleyOptions | None = None, *, progress: Progress | None = None,
+                 vocabulary: Vocabulary | None = None, cache: OneShotCache | None = None) -> Iterator[np.ndarray]:
+    """The finished track as float32 blocks of shape ``(n, options.channels)`` at ``options.sample_rate``.
+
+    Same rendering as :func:`write_foley` (normalised, limited), ``round(media.duration * sample_rate)`` samples
+    in all, block sizes vary. The loudness passes run before the first block is yielded (the generator does
+    the work lazily, on first ``next``); memory stays bounded whatever the duration.
+    """
+    opts = _resolve(options)
+    r = _Render(analysis, opts, tables=load_tables(), vocabulary=vocabulary or load_vocabulary(), cache=cache,
+                progress=progress)
+    try:
+        r.run(None, passes_after=1)
+        meter = LoudnessMeter(r.sr, r.channels)
+        limiter = TruePeakLimiter(r.sr, r.channels, opts.true_peak_dbtp)
+        for block in r.final(r.report.gain_db, meter, limiter):
+            yield block.astype(np.float32)
+    finally:
+        r.close()
+    if progress is not None:
+        progress(1.0)
+
+
+def render_foley(analysis: Analysis, options: FoleyOptions | None = None, **kwargs: object) -> np.ndarray:
+    """The whole finished track as one float32 array of shape ``(samples, channels)`` (short clips, tests)."""
+    opts = _resolve(options)
+    n = int(round(analysis.media.duration * opts.sample_rate))
+    blocks = list(foley_blocks(analysis, opts, **kwargs))  # type: ignore[arg-type]
+    if not blocks:
+        return np.zeros((n, opts.channels), np.float32)
+    out: np.ndarray = np.concatenate(blocks)
+    return out

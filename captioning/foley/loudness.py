@@ -1,0 +1,287 @@
+"""Streaming loudness and true peak (ITU-R BS.1770-4, EBU R128) and a true-peak look-ahead limiter.
+
+The Foley track is rendered block by block and never held whole, so the meters keep their state between blocks:
+
+* :class:`LoudnessMeter`: K-weighting (the two biquads of BS.1770-4, section 2.1, with pyloudnorm's coefficient
+  formulas so both meters agree), mean square per 100 ms hop, 400 ms gating blocks overlapping by 75 %,
+  absolute gate -70 LUFS, relative gate -10 LU (BS.1770-4 section 2.8). Only the per-hop energies are kept
+  (36 000 numbers per channel for an hour).
+* :func:`true_peak_dbtp` and :class:`TruePeakLimiter`: 4x oversampling with a 64-tap (16 per phase) low-pass
+  interpolator (BS.1770-4 Annex 2 describes 4x with 48 taps; more taps read closer to the ideal); our
+  coefficients come from ``scipy.signal.firwin`` (Kaiser window), not from the Annex's table.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+import scipy.ndimage
+import scipy.signal
+from pyloudnorm.iirfilter import IIRfilter
+
+#: BS.1770-4 gating: block length, hop between blocks, absolute and relative gates.
+GATE_BLOCK_S = 0.4
+GATE_HOP_S = 0.1
+ABSOLUTE_GATE_LUFS = -70.0
+RELATIVE_GATE_LU = -10.0
+#: Oversampling factor and interpolator length for true peak (BS.1770-4 Annex 2: 4x, 48 taps).
+OVERSAMPLE = 4
+TP_TAPS = 64
+
+
+def _k_weighting(sample_rate: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(b, a) of the K-weighting pre-filter (high shelf +4 dB at 1.5 kHz, then high-pass at 38 Hz)."""
+    stages = (IIRfilter(4.0, 1 / math.sqrt(2), 1500.0, sample_rate, "high_shelf"),
+              IIRfilter(0.0, 0.5, 38.0, sample_rate, "high_pass"))
+    return [(np.asarray(f.b, np.float64), np.asarray(f.a, np.float64)) for f in stages]
+
+
+class LoudnessMeter:
+    """Integrated loudness of a stream pushed in blocks of any size.
+
+    Parameters:
+        sample_rate: Hz; 100 ms must be a whole number of samples (22050, 44100, 48000 are).
+        channels: 1 or 2 (both weighted 1.0, as BS.1770-4 weights left and right).
+
+    Feed ``push(block)`` with shape ``(n, channels)`` float arrays, then read :meth:`integrated`.
+    The result equals ``pyloudnorm.Meter(sample_rate).integrated_loudness`` of the concatenated stream
+    (same blocks, including pyloudnorm's rounding of the last block).
+    """
+
+    def __init__(self, sample_rate: int, channels: int) -> None:
+        hop = sample_rate * GATE_HOP_S
+        if abs(hop - round(hop)) > 1e-9:
+            raise ValueError(f"100 ms is not a whole number of samples at {sample_rate} Hz")
+        self.sample_rate = sample_rate
+        self.channels = channels
+        self._hop = int(round(hop))
+        self._filters = _k_weighting(sample_rate)
+        self._zi = [np.zeros((max(len(a), len(b)) - 1, channels)) for b, a in self._filters]
+        self._partial = np.zeros(channels)  # energy of the hop being filled
+        self._partial_n = 0
+        self._hops: list[np.ndarray] = []  # per-hop energy (sum of squares), shape (channels,)
+        self.samples = 0
+
+    def push(self, block: np.ndarray) -> None:
+        """Add ``block`` (shape ``(n, channels)``) to the measurement."""
+        if block.shape[0] == 0:
+            return
+        y = np.asarray(block, np.float64)
+        for k, (b, a) in enumerate(self._filters):
+            y, self._zi[k] = scipy.signal.lfilter(b, a, y, axis=0, zi=self._zi[k])
+        sq = y * y
+        self.samples += y.shape[0]
+        i = 0
+        if self._partial_n:
+            take = min(self._hop - self._partial_n, sq.shape[0])
+            self._partial += sq[:take].sum(axis=0)
+            self._partial_n += take
+            i = take
+            if self._partial_n == self._hop:
+                self._hops.append(self._partial)
+                self._partial, self._partial_n = np.zeros(self.channels), 0
+        n_full = (sq.shape[0] - i) // self._hop
+        if n_full:
+            full = sq[i:i + n_full * self._hop].reshape(n_full, self._hop, self.channels).sum(axis=1)
+            self._hops.extend(full)
+            i += n_full * self._hop
+        if i < sq.shape[0]:
+            self._partial = self._partial + sq[i:].sum(axis=0)
+            self._partial_n += sq.shape[0] - i
+
+    def block_loudness(self) -> np.ndarray:
+        """Loudness (LUFS) of every 400 ms gating block so far (-inf for silent blocks), shape (n_blocks,)."""
+        hops = list(self._hops)
+        if self._partial_n:
+            hops.append(self._partial)
+        duration = self.samples / self.sample_rate
+        if duration < GATE_BLOCK_S or not hops:
+            return np.zeros(0)
+        n_blocks = int(np.round((duration - GATE_BLOCK_S) / (GATE_BLOCK_S * (1 - 0.75)))) + 1
+        per_block = int(round(GATE_BLOCK_S / GATE_HOP_S))
+        energy = np.asarray(hops)  # (n_hops, channels)
+        padded = np.vstack([energy, np.zeros((per_block, self.channels))])
+        csum = np.vstack([np.zeros((1, self.channels)), np.cumsum(padded, axis=0)])
+        j = np.arange(n_blocks)
+        z = (csum[j + per_block] - csum[j]) / (GATE_BLOCK_S * self.sample_rate)  # mean square per channel
+        with np.errstate(divide="ignore"):
+            out: np.ndarray = -0.691 + 10.0 * np.log10(z.sum(axis=1))
+        return out
+
+    def integrated(self) -> float:
+        """Integrated loudness in LUFS (-inf when silent or shorter than one 400 ms block)."""
+        loud = self.block_loudness()
+        z_total = 10.0 ** ((loud + 0.691) / 10.0)
+        above = loud >= ABSOLUTE_GATE_LUFS
+        if not above.any():
+            return -math.inf
+        relative = -0.691 + 10.0 * math.log10(float(z_total[above].mean())) + RELATIVE_GATE_LU
+        gated = above & (loud > relative)
+        if not gated.any():
+            return -math.inf
+        return -0.691 + 10.0 * math.log10(float(z_total[gated].mean()))
+
+
+@functools.lru_cache(maxsize=4)
+def interpolator(sample_rate: int) -> np.ndarray:
+    """The 4x true-peak interpolator: TP_TAPS taps, cut-off 0.46 fs, gain OVERSAMPLE."""
+    cutoff = 0.46 * sample_rate
+    h = scipy.signal.firwin(TP_TAPS, cutoff, window=("kaiser", 8.0), fs=OVERSAMPLE * sample_rate)
+    out: np.ndarray = (h * OVERSAMPLE).astype(np.float64)
+    return out
+
+
+@functools.lru_cache(maxsize=4)
+def _interpolator_gain(sample_rate: int) -> float:
+    """The largest sum of |taps| over the interpolator's phases: no oversampled value exceeds the sample peak
+    times this."""
+    h = interpolator(sample_rate)
+    return float(max(np.abs(h[p::OVERSAMPLE]).sum() for p in range(OVERSAMPLE)))
+
+
+#: Input samples of context the interpolator needs on each side of a sample (half its span, rounded up).
+_TP_CONTEXT = TP_TAPS // OVERSAMPLE // 2 + 1
+
+
+def sample_true_peaks(x: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Per-sample true peak of the middle of ``x``: the largest |value| of the 4x oversampled signal near each sample.
+
+    Parameters:
+        x: shape ``(n, channels)``, with ``_TP_CONTEXT`` samples of context at each end.
+
+    Returns:
+        shape ``(n - 2 * _TP_CONTEXT,)``: for sample ``i`` of the middle, the maximum over channels of the
+        oversampled values within half a sample of it (and the sample itself).
+    """
+    c = _TP_CONTEXT
+    n = x.shape[0] - 2 * c
+    if n <= 0:
+        return np.zeros(0)
+    h = interpolator(sample_rate)
+    delay = (TP_TAPS - 1) / 2  # group delay in oversampled samples
+    peaks: np.ndarray = np.abs(x[c:c + n]).max(axis=1)
+    for ch in range(x.shape[1]):
+        ov = np.abs(scipy.signal.upfirdn(h, x[:, ch], up=OVERSAMPLE))
+        # oversampled index of input sample i is OVERSAMPLE * i + delay; take the values from half a sample
+        # before it to half a sample after
+        start = int(OVERSAMPLE * c + delay - OVERSAMPLE / 2 + 0.5)
+        for k in range(OVERSAMPLE + 1):
+            np.maximum(peaks, ov[start + k:start + k + OVERSAMPLE * n:OVERSAMPLE], out=peaks)
+    return peaks
+
+
+def true_peak_dbtp(x: np.ndarray, sample_rate: int) -> float:
+    """True peak of a whole signal in dBTP (4x oversampled; -inf for silence). ``x``: shape (n,) or (n, channels)."""
+    x2 = x.reshape(x.shape[0], -1).astype(np.float64)
+    pad = np.zeros((_TP_CONTEXT, x2.shape[1]))
+    peaks = sample_true_peaks(np.vstack([pad, x2, pad]), sample_rate)
+    peak = float(peaks.max()) if peaks.size else 0.0
+    return 20.0 * math.log10(peak) if peak > 0 else -math.inf
+
+
+class TruePeakLimiter:
+    """A stereo-linked look-ahead limiter that keeps every true peak at or below ``ceiling_dbtp``.
+
+    Gain computer: the gain each sample needs (ceiling / its true peak, widened by a few samples), then the
+    minimum over the look-ahead window, a release of ``release_db_s`` dB per second, and a moving average over
+    the look-ahead window (so the gain never exceeds what any sample needs: each average only includes minima
+    over windows that contain the sample). The output is delayed by the look-ahead internally and given back
+    aligned: ``process`` returns fewer samples at first, :meth:`flush` the rest, so the concatenated output
+    lines up sample for sample with the input.
+
+    Parameters:
+        sample_rate: Hz.
+        channels: 1 or 2.
+        ceiling_dbtp: the true-peak ceiling in dBTP.
+        margin_db: how far below the ceiling the gain computer aims: covers the 4x grid reading low between its
+            points (up to 0.44 dB for content at 0.4 fs, 1 - cos(pi * 0.4 / 4)) and gain changes between samples.
+        lookahead_s: look-ahead and attack time.
+        release_db_s: release speed in dB per second.
+    """
+
+    def __init__(self, sample_rate: int, channels: int, ceiling_dbtp: float, *, margin_db: float = 0.7,
+                 lookahead_s: float = 0.0015, release_db_s: float = 100.0) -> None:
+        self.sample_rate = sample_rate
+        self.channels = channels
+        self._target_db = ceiling_dbtp - margin_db
+        self._w = max(8, int(round(lookahead_s * sample_rate)))
+        self._spread = 4  # samples each side a peak's gain requirement is widened to
+        self._release = release_db_s / sample_rate
+        self._ctx = _TP_CONTEXT + self._spread
+        # input not yet output; it starts with w-1 silent samples whose (dropped) output lets the gain ramp
+        # down before the first real sample
+        self._x = np.zeros((self._w - 1, channels))
+        self._skip = self._w - 1
+        self._x_hist = np.zeros((self._ctx, channels))  # samples before self._x, for the interpolator
+        self._req = np.zeros(0)  # required gain (dB) of samples of self._x whose peaks are known
+        self._r_hist = np.zeros(self._w - 1)  # released gain (dB) of the last w-1 output samples
+        self._r_prev = 0.0
+        self.min_gain_db = 0.0  # deepest gain reduction applied so far
+
+    def _peaks(self, seg: np.ndarray) -> np.ndarray:
+        """:func:`sample_true_peaks` of ``seg``, skipping stretches too quiet to reach the target: the
+        interpolator cannot raise a peak above the sample peak times the largest sum of |taps| of a phase."""
+        c = _TP_CONTEXT
+        n = seg.shape[0] - 2 * c
+        if n <= 0:
+            return np.zeros(0)
+        sample_peak = np.abs(seg).max(axis=1)
+        out: np.ndarray = sample_peak[c:c + n].copy()
+        threshold = 10.0 ** (self._target_db / 20.0) / _interpolator_gain(self.sample_rate)
+        step = 2048
+        for i in range(0, n, step):
+            j = min(n, i + step)
+            if sample_peak[i:j + 2 * c].max() >= threshold:
+                out[i:j] = sample_true_peaks(seg[i:j + 2 * c], self.sample_rate)
+        return out
+
+    def process(self, block: np.ndarray) -> np.ndarray:
+        """Push ``block`` (shape ``(n, channels)``); returns the limited samples now final (maybe fewer)."""
+        self._x = np.vstack([self._x, np.asarray(block, np.float64)])
+        return self._run()
+
+    def flush(self) -> np.ndarray:
+        """The remaining limited samples (call once, after the last block)."""
+        pending = self._x.shape[0] - self._skip
+        self._x = np.vstack([self._x, np.zeros((self._ctx + self._w, self.channels))])
+        return self._run()[:pending]
+
+    def _run(self) -> np.ndarray:
+        # the peak of sample i of self._x needs ctx samples each side: known for i < len(x) - ctx
+        known = max(0, self._x.shape[0] - self._ctx)
+        have = self._req.shape[0]
+        if known > have:
+            full = np.vstack([self._x_hist, self._x])  # full[i + ctx] is self._x[i]
+            raw = self._peaks(full[have:known + 2 * self._ctx])  # samples have-s..known+s
+            s = self._spread
+            wide = scipy.ndimage.maximum_filter1d(raw, 2 * s + 1, mode="nearest")[s:raw.shape[0] - s]
+            with np.errstate(divide="ignore"):
+                req = np.minimum(0.0, self._target_db - 20.0 * np.log10(np.maximum(wide, 1e-12)))
+            self._req = np.concatenate([self._req, req])
+        # a sample's gain is final once its look-ahead window of required gains is known
+        n_out = max(0, self._req.shape[0] - (self._w - 1))
+        if n_out == 0:
+            return np.zeros((0, self.channels))
+        w = self._w
+        m = scipy.ndimage.minimum_filter1d(self._req, w, origin=-(w // 2), mode="nearest")[:n_out]
+        # release r[n] = min(m[n], r[n-1] + rel), unrolled: a running minimum of m[k] - rel * k
+        k = np.arange(n_out)
+        r = np.minimum(np.minimum.accumulate(m - self._release * k) + self._release * k,
+                       self._r_prev + self._release * (k + 1))
+        self._r_prev = float(r[-1])
+        hist = np.concatenate([self._r_hist, r])
+        csum = np.concatenate([[0.0], np.cumsum(hist)])
+        g_db = (csum[w:] - csum[:-w]) / w  # moving average over the last w released gains
+        self._r_hist = hist[-(w - 1):]
+        self.min_gain_db = min(self.min_gain_db, float(g_db.min()))
+        out: np.ndarray = self._x[:n_out] * (10.0 ** (g_db / 20.0))[:, None]
+        self._x_hist = np.vstack([self._x_hist, self._x[:n_out]])[-self._ctx:]
+        self._x = self._x[n_out:]
+        self._req = self._req[n_out:]
+        if self._skip:
+            drop = min(self._skip, n_out)
+            self._skip -= drop
+            out = out[drop:]
+        return out

@@ -1,0 +1,196 @@
+"""The score: which sound plays where. Turns an event list into voices placed on exact samples.
+
+Rules (issue 11):
+
+* an event's recipe is its vocabulary entry's ``foley`` column; ``none`` (speech, music, room tone) and labels the
+  vocabulary does not know render nothing;
+* onset sample = ``round(start * sample_rate)``; with ``sync="second"`` the onset snaps to the nearest whole
+  second first (the event keeps its length);
+* one-shot recipes play once at the onset; through a sustained event (``kind == "sustained"`` or longer than
+  :data:`SUSTAINED_S`) they repeat every ``repeat_s`` (jittered) until the offset, each hit following the
+  event's envelope; stream recipes last from onset to offset (at least ``min_s``) with fades;
+* level: the event's loudness (dBFS; ``peak_loudness`` for one-shots when known) relative to the loudest
+  rendered event, times the profile's ``dynamics``, floored at :data:`FLOOR_DB`, plus the recipe trim and a
+  per-hit jitter;
+* pan: the event's ``pan`` times the profile's width (None: centre);
+* variation: a one-shot hit picks one of the recipe's ``variants`` takes (never the same take twice running), and
+  every random choice is seeded from ``(options.seed, event index, hit)``, so a render is reproducible.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from captioning.events import ENVELOPE_RATE_HZ, Analysis, SoundEvent
+from captioning.foley.options import FoleyOptions
+from captioning.foley.synth import Shape
+from captioning.foley.tables import Param, Profile, Recipe, Tables
+from captioning.vocabulary import Vocabulary
+
+#: An event at least this long is sustained for the purpose of repeating one-shots.
+SUSTAINED_S = 1.5
+#: Quietest relative level an event is rendered at (dB below the loudest).
+FLOOR_DB = -40.0
+#: Depth of a stream's loudness envelope that is kept (dB range below its own maximum).
+ENVELOPE_RANGE_DB = 24.0
+
+
+@dataclass(frozen=True)
+class Voice:
+    """One sound of the score.
+
+    Attributes:
+        start: onset, in samples of media time (may be negative only for a layer before its event; clipped).
+        recipe: the recipe.
+        params: the family's parameters after material overlay.
+        shape: the profile's (and the take's) multipliers.
+        seed: seed of the sound itself (a one-shot take, or a stream's noise).
+        gain_db: level relative to the reference.
+        pan: -1..1, None for centre.
+        length: samples for a stream (onset to offset), None for a one-shot (its own length).
+        envelope_db: a stream's level envelope relative to its maximum, one value per 1/ENVELOPE_RATE_HZ s.
+        event_index: index of the event in ``analysis.events`` (-1 for none).
+    """
+
+    start: int
+    recipe: Recipe
+    params: Mapping[str, Param]
+    shape: Shape
+    seed: int
+    gain_db: float
+    pan: float | None
+    length: int | None
+    envelope_db: tuple[float, ...] = ()
+    event_index: int = -1
+
+
+def stable_seed(*parts: object) -> int:
+    """A 63-bit seed from ``parts`` that is the same on every run and machine (SHA-256 of their repr)."""
+    return int.from_bytes(hashlib.sha256(repr(parts).encode()).digest()[:8], "little") >> 1
+
+
+def resolve_params(recipe: Recipe, material: str | None, tables: Tables) -> dict[str, Param]:
+    """The recipe's parameters over its material's; an event ``material`` the tables know overrides both."""
+    own = recipe.params.get("material")
+    params: dict[str, Param] = {}
+    if isinstance(own, str) and own in tables.materials:
+        params.update(tables.materials[own].params)
+    params.update(recipe.params)
+    if material and material in tables.materials and material != own:
+        params.update(tables.materials[material].params)
+        params["material"] = material
+    return params
+
+
+def profile_shape(profile: Profile) -> Shape:
+    return Shape(pitch=profile.pitch, decay=profile.decay, attack=profile.attack, glide_st=profile.glide_st,
+                 width=profile.width)
+
+
+def recipe_for(event: SoundEvent, vocabulary: Vocabulary, tables: Tables) -> Recipe | None:
+    """The recipe an event renders with, or None (``none``, or a label the vocabulary does not know)."""
+    entry = vocabulary.get(event.label)
+    if entry is None:
+        return None
+    return tables.recipes.get(entry.foley)
+
+
+def onset_time(start_s: float, sync: str) -> float:
+    """Media time of an onset after the sync rule: ``frame`` keeps it, ``second`` rounds to the nearest second."""
+    return float(math.floor(start_s + 0.5)) if sync == "second" else start_s
+
+
+def _envelope_gain_db(event: SoundEvent, t_rel: float) -> float:
+    env = event.envelope
+    if not env:
+        return 0.0
+    i = min(len(env) - 1, max(0, int(t_rel * ENVELOPE_RATE_HZ)))
+    return max(-ENVELOPE_RANGE_DB, env[i] - max(env))
+
+
+def plan(analysis: Analysis, options: FoleyOptions, tables: Tables, vocabulary: Vocabulary) -> list[Voice]:
+    """The voices of ``analysis``, sorted by onset sample (see the module docstring for the rules)."""
+    sr = options.sample_rate
+    profile = tables.profiles[options.profile]
+    base_shape = profile_shape(profile)
+    chosen: list[tuple[int, SoundEvent, Recipe]] = []
+    for i, ev in enumerate(analysis.events):
+        recipe = recipe_for(ev, vocabulary, tables)
+        if recipe is not None:
+            chosen.append((i, ev, recipe))
+
+    def level(ev: SoundEvent, recipe: Recipe) -> float:
+        if recipe.mode == "oneshot" and ev.peak_loudness is not None:
+            return ev.peak_loudness
+        return ev.loudness
+
+    finite = [level(ev, r) for _, ev, r in chosen if math.isfinite(level(ev, r))]
+    ref = max(finite) if finite else 0.0
+    layers: dict[str, list[tuple[str, float, float]]] = {}
+    for layer in profile.layers:
+        layers.setdefault(layer.recipe, []).append((layer.layer, layer.offset_s, layer.gain_db))
+    last_take: dict[str, int] = {}
+    voices: list[Voice] = []
+    n_total = int(round(analysis.media.duration * sr))
+    for i, ev, recipe in chosen:
+        lvl = level(ev, recipe)
+        rel = 0.0 if not math.isfinite(lvl) else lvl - ref
+        gain_db = max(FLOOR_DB, rel * profile.dynamics) + recipe.level_db
+        pan = None if ev.pan is None else float(np.clip(ev.pan * profile.width, -1.0, 1.0))
+        onset = onset_time(ev.start, options.sync)
+        params = resolve_params(recipe, ev.material, tables)
+        rng = np.random.default_rng(stable_seed(options.seed, i, ev.id, recipe.name))
+        if recipe.mode == "stream":
+            length_s = max(ev.duration, recipe.min_s)
+            env = ev.envelope
+            env_db = tuple(max(-ENVELOPE_RANGE_DB, v - max(env)) for v in env) if env else ()
+            voices.append(Voice(start=int(round(onset * sr)), recipe=recipe, params=params, shape=base_shape,
+                                seed=stable_seed(options.seed, i, ev.id, recipe.name, "stream"),
+                                gain_db=gain_db, pan=pan, length=int(round(length_s * sr)), envelope_db=env_db,
+                                event_index=i))
+            continue
+        hits = [onset]
+        sustained = ev.kind == "sustained" or ev.duration >= SUSTAINED_S
+        if sustained and recipe.repeat_s > 0:
+            t = onset
+            while True:
+                t += recipe.repeat_s * max(0.2, 1.0 + recipe.repeat_jitter * float(rng.uniform(-1, 1)))
+                if t >= onset + ev.duration - 0.05:
+                    break
+                hits.append(t)
+        for t in hits:
+            hit_gain = gain_db + _envelope_gain_db(ev, t - onset) + recipe.level_jitter_db * float(
+                rng.standard_normal())
+            voices.extend(_takes(recipe, params, base_shape, options.seed, t, sr, hit_gain, pan, i, rng,
+                                 last_take, tables, layers.get(recipe.name, ()), ev.material))
+    voices = [v for v in voices if v.start < n_total]
+    voices.sort(key=lambda v: (v.start, v.event_index))
+    return voices
+
+
+def _takes(recipe: Recipe, params: Mapping[str, Param], shape: Shape, seed: int, t: float, sr: int,
+           gain_db: float, pan: float | None, index: int, rng: np.random.Generator, last_take: dict[str, int],
+           tables: Tables, layers: Sequence[tuple[str, float, float]], material: str | None) -> list[Voice]:
+    """The one-shot voice of one hit (a take other than the recipe's previous one) and its profile layers."""
+    out: list[Voice] = []
+    for name, offset, extra_db in [(recipe.name, 0.0, 0.0), *layers]:
+        r = recipe if name == recipe.name else tables.recipes[name]
+        p = params if name == recipe.name else resolve_params(r, material, tables)
+        take = int(rng.integers(0, r.variants))
+        if r.variants > 1 and take == last_take.get(name):
+            take = (take + 1) % r.variants
+        last_take[name] = take
+        take_rng = np.random.default_rng(stable_seed(seed, r.name, p.get("material"), take, "pitch"))
+        cents = r.pitch_cents * float(take_rng.standard_normal()) if r.pitch_cents else 0.0
+        take_shape = Shape(pitch=shape.pitch * 2 ** (cents / 1200), decay=shape.decay, attack=shape.attack,
+                           glide_st=shape.glide_st, width=shape.width)
+        start = int(round(max(0.0, t + offset) * sr))
+        out.append(Voice(start=start, recipe=r, params=p, shape=take_shape,
+                         seed=stable_seed(seed, r.name, p.get("material"), take), gain_db=gain_db + extra_db,
+                         pan=pan, length=None, event_index=index))
+    return out
