@@ -355,3 +355,39 @@ class WebhookPayload(BaseModel):
     type: Literal["job.succeeded", "job.failed", "job.canceled"]
     timestamp: datetime
     data: JobPublic
+
+
+def _audit_declared(name: str, **constraints: Any) -> Any:
+    """A field whose default and description are ``AuditOptions``' declaration (captioning.audit.options)."""
+    from captioning.audit.options import audit_option_spec
+
+    spec = audit_option_spec(name)
+    return Field(default=spec.default, description=spec.help, **constraints)
+
+
+class AuditSettings(_Model):
+    """Options of ``POST /v1/jobs/{id}/audit`` (``captioning.audit.AuditOptions``); null keeps the default."""
+
+    collar_s: float | None = _audit_declared("collar_s", ge=0.0, le=30.0)
+    min_coverage: float | None = _audit_declared("min_coverage", ge=0.0, le=1.0)
+    min_salience: float | None = _audit_declared("min_salience", ge=0.0, le=1.0)
+    min_confidence: float | None = _audit_declared("min_confidence", ge=0.0, le=1.0)
+    style: Literal["netflix", "dcmp", "bbc"] | None = _audit_declared("style")
+    frame_rate: float | None = _audit_declared("frame_rate", ge=1.0, le=240.0)
+
+    def to_domain(self) -> Any:
+        """The ``captioning.audit.AuditOptions`` these settings ask for (fields left null keep their default).
+
+        Raises:
+            InvalidOptionsError: a value the library refuses.
+        """
+        from captioning.audit.options import AuditOptions
+
+        return AuditOptions(**{k: v for k, v in self.model_dump().items() if v is not None})
+
+
+class AuditUploadForm(BaseModel):
+    """The multipart form of ``POST /v1/jobs/{id}/audit`` (documented in the OpenAPI document)."""
+
+    captions: bytes = Field(description="The caption track to audit: a WebVTT or SRT file.")
+    options: AuditSettings | None = Field(default=None, description="Audit options as a JSON object.")

@@ -16,9 +16,10 @@
    whose onsets are at most ``collar_s`` apart are matched one to one, nearest onsets first: the sound is
    captioned under another name (a naming
    disagreement, for a person to judge), neither a miss nor an unsupported cue. Then detection's *pieces* of
-   one sound: an uncovered event at a cue's time that adjoins an event the cue covers or names (at most
-   ``PIECE_GAP_S`` apart, overlapping by at most half the shorter one: a sound inside another is a second
-   sound) is named differently by that cue too (``part_of`` names the neighbour), repeated until none is left.
+   one sound: an uncovered event at a cue's time, starting before the cue ends, that adjoins an event the cue
+   covers or names (at most ``PIECE_GAP_S`` apart, overlapping by at most half the shorter one: a sound inside
+   another is a second sound) is named differently by that cue too (``part_of`` names the neighbour), repeated
+   until none is left.
 6. **Missed**: counted events left; each gets a suggested cue in the chosen style, made by the caption
    builder itself (:func:`captioning.captions.build_cues` on that one event).
 7. **Unsupported**: sound cues left, with the nearest candidate (the event within ``NEAREST_WINDOW_S`` it
@@ -216,7 +217,10 @@ def audit_captions(
                 j = int(j)
                 if covered_ev[j] or j in ev_named:
                     continue
-                piece_of = next((k for k in sorted(own) if _pieces(events[j], events[k])), None)
+                e = events[j]
+                if e.start >= sound_cues[i].cue.end:
+                    continue  # what starts after the cue has gone is a new sound, not a piece of this one
+                piece_of = next((k for k in sorted(own) if _pieces(e, events[k])), None)
                 if piece_of is not None:
                     own.add(j)
                     ev_named.add(j)

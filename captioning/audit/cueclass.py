@@ -19,10 +19,12 @@ A cue's text (the plain lines the reader gives, markup removed) is split into pa
 
 2. **Music**: a line with ``♪``/``♫`` (lyrics or a bare note) describes music playing.
 3. **Speaker prefixes**: ``MAN:``, ``Alba:`` or ``>>`` at the start of a line (at most three words before the
-   colon, capitalised or in capitals): a speaker label; the rest of the line is dialogue.
+   colon, capitalised or in capitals, and no quotation after it): a speaker label; the rest of the line is
+   dialogue.
 4. **Capitals**: a line in capitals with no brackets (BBC style, ``DOOR BANGS``) is a sound description when it
    has a sound word, or two or more words and no ``?``/``!`` (``GET OUT!`` is shouted dialogue); not when most
-   of the file is in capitals (old broadcast captions write dialogue in capitals).
+   of the file's dialogue lines, and at least :data:`CAPS_TRACK_MIN_LINES`, are in capitals (old broadcast
+   captions write dialogue in capitals).
 5. Whatever text is left (dialogue dashes removed) is dialogue.
 
 A sound description with commas or semicolons (``[thunder rumbling, rain pouring]``) holds one description per
@@ -240,11 +242,24 @@ def _split_descriptions(text: str) -> list[str]:
     return [p.strip() for p in re.split(r"[,;]", " ".join(text.split())) if p.strip()]
 
 
+#: A track is read as written in capitals (rule 4) when at least this many of its text lines (outside brackets,
+#: speaker prefixes removed) are, and more than half of them.
+CAPS_TRACK_MIN_LINES = 8
+
+
 def caps_file(cues: Iterable[Cue]) -> bool:
     """Whether most text lines of a track are in capitals (then capitals do not mark sounds, rule 4)."""
-    lines = [_BRACKETS.sub(" ", line.text) for c in cues for line in c.lines]
-    lines = [t for t in lines if sum(ch.isalpha() for ch in t) >= 2]
-    return bool(lines) and sum(_is_caps_line(t) for t in lines) > len(lines) / 2
+    lines = []
+    for c in cues:
+        for line in c.lines:
+            text = _DASH.sub("", _BRACKETS.sub(" ", line.text)).strip()
+            m = _SPEAKER_PREFIX.match(text)
+            if m is not None and _speaker_name(m.group(1)):
+                text = m.group(2)
+            if sum(ch.isalpha() for ch in text) >= 2:
+                lines.append(text)
+    n_caps = sum(_is_caps_line(t) for t in lines)
+    return n_caps >= CAPS_TRACK_MIN_LINES and n_caps > len(lines) / 2
 
 
 def read_cue(cue: Cue, lexicon: Lexicon | None = None, *, caps_dialogue: bool = False,
@@ -287,7 +302,7 @@ def read_cue(cue: Cue, lexicon: Lexicon | None = None, *, caps_dialogue: bool = 
             sounds.append(SoundText("music" if not lyrics else f"music: {lyrics}", "music"))
             continue
         m = _SPEAKER_PREFIX.match(line)
-        if m is not None and _speaker_name(m.group(1)):
+        if m is not None and _speaker_name(m.group(1)) and not m.group(2).startswith(('"', "'", "«", "“")):
             speakers.append(m.group(1).strip())
             line = m.group(2).strip()
             if not line:
