@@ -6,12 +6,15 @@ never leaves a half-written file where a finished one is expected.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Generator, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
+
+import numpy as np
 
 from captioning.errors import InvalidOptionsError
 from captioning.events import Analysis
@@ -141,43 +144,46 @@ def _remux_source(analysis: Analysis, source: Path | None, replace_audio: bool) 
 
 def _write_foley_outputs(analysis: Analysis, out_dir: Path, options: OutputOptions,
                          remux_from: tuple[Path, str] | None, hook: ProgressHook) -> list[Path]:
+    """The "audio" output and the "video" output from one render: with both, each block of the track is
+    encoded into the audio file as the remux takes it."""
+    from captioning.foley.encode import Encoder, atomic_path
     from captioning.foley.options import FoleyOptions
-    from captioning.foley.remux import SUFFIXES, RemuxOptions, read_audio_blocks, remux
-    from captioning.foley.render import write_foley
+    from captioning.foley.remux import SUFFIXES, RemuxOptions, remux
+    from captioning.foley.render import foley_blocks, write_foley
 
     foley = options.foley or FoleyOptions()
     total = analysis.media.duration
+    audio = out_dir / f"foley{AUDIO_SUFFIXES[foley.audio_format]}" if "audio" in options.outputs else None
 
     def rendered(fraction: float) -> None:
         hook("foley", completed=min(max(fraction, 0.0), 1.0) * total, total=total)
 
-    written: list[Path] = []
-    audio = None
-    if "audio" in options.outputs:
-        audio = write_foley(analysis, out_dir / f"foley{AUDIO_SUFFIXES[foley.audio_format]}", foley,
-                            progress=rendered)
-        written.append(audio)
+    rendered(0.0)
     if remux_from is None:
-        return written
+        assert audio is not None
+        return [write_foley(analysis, audio, foley, progress=rendered)]
     source, container = remux_from
-    tmp = None
-    if audio is None or foley.audio_format != "wav":  # the remux reads a lossless render
-        fd, name = tempfile.mkstemp(dir=out_dir, prefix=".foley.", suffix=".wav")
-        os.close(fd)
-        tmp = Path(name)
-        audio = write_foley(analysis, tmp, replace(foley, audio_format="wav"), progress=rendered)
-    try:
-        sample_rate, channels, blocks = read_audio_blocks(audio)
-        remux_options = options.remux or RemuxOptions()
-        target = out_dir / f"video{SUFFIXES[container]}"
-        written.append(remux(source, target, blocks, sample_rate=sample_rate, channels=channels,
-                             cues=subtitle_cues(analysis, options.captions),
-                             replace_audio=remux_options.replace_audio, origin_s=analysis.media.start_time,
-                             name=analysis.media.path, container=container, hook=hook))
-    finally:
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
-    return written
+    video = out_dir / f"video{SUFFIXES[container]}"
+    remux_options = options.remux or RemuxOptions()
+    cues = subtitle_cues(analysis, options.captions)
+    with contextlib.ExitStack() as stack:
+        rendering = cast(Generator[np.ndarray, None, None], foley_blocks(analysis, foley, progress=rendered))
+        stack.callback(rendering.close)  # its temporary files go even when the remux stops early
+        blocks: Iterator[np.ndarray] = rendering
+        if audio is not None:
+            encoder = stack.enter_context(Encoder(stack.enter_context(atomic_path(audio)), foley.audio_format,
+                                                 foley.sample_rate, foley.channels))
+            blocks = _teed(blocks, encoder.write)
+        remux(source, video, blocks, sample_rate=foley.sample_rate, channels=foley.channels, cues=cues,
+              replace_audio=remux_options.replace_audio, origin_s=analysis.media.start_time,
+              name=analysis.media.path, container=container, hook=hook)
+    return [p for p in (audio, video) if p is not None]
+
+
+def _teed(blocks: Iterable[np.ndarray], sink: Callable[[np.ndarray], None]) -> Iterator[np.ndarray]:
+    for block in blocks:
+        sink(block)
+        yield block
 
 
 def subtitle_cues(analysis: Analysis, options: CaptionOptions | None = None) -> tuple[Cue, ...]:

@@ -175,6 +175,21 @@ def test_the_foley_track_keeps_its_place_on_a_timeline_that_starts_late(tmp_path
     assert onsets(foley_x, foley_start) == pytest.approx([info.start_time + t for t in heard_at], abs=0.001)
 
 
+@pytest.mark.parametrize("suffix", [".mp4", ".webm"])
+def test_left_stays_left(tmp_path: Path, suffix: str) -> None:
+    """A sound panned hard left in the Foley track is on the left of the remuxed video, and the right one right."""
+    x = bursts(3.0)
+    x[1, : round(0.6 * SR)] = 0.0  # the first burst on the left only
+    x[0, round(0.6 * SR):] = 0.0  # the others on the right only
+    foley = write_audio(tmp_path / "foley.wav", x)
+    src = write_video(tmp_path / f"clip{suffix}", noise_floor(3.0, -30.0), 3.0)
+    sr, channels, blocks = read_audio_blocks(foley)
+    out = remux(src, tmp_path / f"video{suffix}", blocks, sample_rate=sr, channels=channels)
+    start, y = decode_audio(out)
+    assert onsets(y[:1], start) == pytest.approx(BURSTS_S[:1], abs=0.001)
+    assert onsets(y[1:], start) == pytest.approx(BURSTS_S[1:], abs=0.001)
+
+
 def test_mono_foley_and_no_cues(tmp_path: Path) -> None:
     src = write_video(tmp_path / "clip.mkv", noise_floor(2.0, -30.0), 2.0)
     mono = write_audio(tmp_path / "mono.wav", bursts(2.5, sr=44100, channels=1)[0], sr=44100)
@@ -212,7 +227,7 @@ def test_an_earlier_result_survives_a_failed_remux(tmp_path: Path, foley_wav: Pa
     target.write_bytes(b"earlier result")
 
     def failing() -> object:
-        yield np.zeros((2, 1000), np.float32)
+        yield np.zeros((1000, 2), np.float32)
         raise RuntimeError("synthesis failed")
 
     with pytest.raises(RuntimeError, match="synthesis failed"):
@@ -235,7 +250,7 @@ def test_read_audio_blocks_streams_the_file(tmp_path: Path) -> None:
     path = write_audio(tmp_path / "long.wav", np.zeros((2, SR * 5), np.float32))
     sr, channels, blocks = read_audio_blocks(path, block_frames=SR)
     sizes = [b.shape for b in blocks]
-    assert (sr, channels) == (SR, 2)
-    assert sum(s[1] for s in sizes) == SR * 5 and max(s[1] for s in sizes) < 2 * SR
+    assert (sr, channels) == (SR, 2) and all(s[1] == 2 for s in sizes)
+    assert sum(s[0] for s in sizes) == SR * 5 and max(s[0] for s in sizes) < 2 * SR
     with pytest.raises(MediaDecodeError):
         read_audio_blocks(tmp_path / "missing.wav")

@@ -207,7 +207,8 @@ def _foley_packets(stream: av.AudioStream, blocks: Iterable[np.ndarray], sample_
     pts = round(origin_s * sample_rate)
     tb = Fraction(1, sample_rate)
     for block in blocks:
-        planes = np.ascontiguousarray(np.asarray(block, dtype=np.float32).reshape(channels, -1))
+        # (n, channels) interleaved frames -> (channels, n) planes
+        planes = np.ascontiguousarray(np.asarray(block, dtype=np.float32).reshape(-1, channels).T)
         if planes.shape[1] == 0:
             continue
         frame = av.AudioFrame.from_ndarray(planes, format="fltp", layout=layout)
@@ -230,8 +231,9 @@ def remux(source: Path, target: Path, foley: Iterable[np.ndarray], *, sample_rat
     Parameters:
         source: the original media file (local path).
         target: the file to write; its suffix should be ``SUFFIXES[container]``.
-        foley: the Foley track as float32 blocks, each shape=(channels, n) (or shape=(n,) for mono), samples
-            at ``sample_rate`` Hz, -1..1, sample 0 at media time 0; read lazily, block by block.
+        foley: the Foley track as float32 blocks, each shape=(n, channels) (or shape=(n,) for mono) as
+            :func:`captioning.foley.render.foley_blocks` yields them, samples at ``sample_rate`` Hz, -1..1,
+            sample 0 at media time 0; read lazily, block by block.
         sample_rate: the Foley track's sample rate, Hz (Opus in WebM is encoded at 48 kHz, resampled).
         channels: 1 or 2.
         cues: the sound captions (times in ms of media time), sorted and non-overlapping.
@@ -333,7 +335,7 @@ def read_audio_blocks(path: Path, block_frames: int = BLOCK_FRAMES) -> tuple[int
 
     Returns:
         ``(sample_rate, channels, blocks)``: Hz, 1 or 2 (more are mixed down to stereo), and an iterator of
-        shape=(channels, n) float32 arrays (n <= ``block_frames``, -1..1), read as it is consumed.
+        shape=(n, channels) float32 arrays (n about ``block_frames``, -1..1), read as it is consumed.
 
     Raises:
         MediaDecodeError: the file cannot be decoded or has no audio stream.
@@ -359,12 +361,12 @@ def read_audio_blocks(path: Path, block_frames: int = BLOCK_FRAMES) -> tuple[int
                     pending.append(out.to_ndarray())
                     held += pending[-1].shape[1]
                     if held >= block_frames:
-                        yield np.concatenate(pending, axis=1).astype(np.float32, copy=False)
+                        yield np.concatenate(pending, axis=1).T.astype(np.float32)
                         pending, held = [], 0
             for out in resampler.resample(None):
                 pending.append(out.to_ndarray())
             if pending:
-                yield np.concatenate(pending, axis=1).astype(np.float32, copy=False)
+                yield np.concatenate(pending, axis=1).T.astype(np.float32)
         except av.FFmpegError as e:
             raise MediaDecodeError(f"{path}: cannot be decoded: {e}") from e
         finally:
