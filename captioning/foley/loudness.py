@@ -50,78 +50,108 @@ class LoudnessMeter:
     (same blocks, including pyloudnorm's rounding of the last block).
     """
 
-    def __init__(self, sample_rate: int, channels: int) -> None:
+    def __init__(self, sample_rate: int, channels: int, *, track_peaks: bool = False) -> None:
         hop = sample_rate * GATE_HOP_S
         if abs(hop - round(hop)) > 1e-9:
             raise ValueError(f"100 ms is not a whole number of samples at {sample_rate} Hz")
         self.sample_rate = sample_rate
         self.channels = channels
         self._hop = int(round(hop))
-        self._filters = _k_weighting(sample_rate)
-        self._zi = [np.zeros((max(len(a), len(b)) - 1, channels)) for b, a in self._filters]
+        stages = _k_weighting(sample_rate)
+        self._sos = np.vstack([np.concatenate([b / a[0], a / a[0]]) for b, a in stages])
+        self._zi = np.zeros((self._sos.shape[0], channels, 2))
+        self._track_peaks = track_peaks
         self._partial = np.zeros(channels)  # energy of the hop being filled
+        self._partial_peak = 0.0
         self._partial_n = 0
         self._hops: list[np.ndarray] = []  # per-hop energy (sum of squares), shape (channels,)
+        self._peaks: list[float] = []  # per-hop sample peak of the unweighted input (track_peaks)
         self.samples = 0
 
     def push(self, block: np.ndarray) -> None:
         """Add ``block`` (shape ``(n, channels)``) to the measurement."""
         if block.shape[0] == 0:
             return
-        y = np.asarray(block, np.float64)
-        for k, (b, a) in enumerate(self._filters):
-            y, self._zi[k] = scipy.signal.lfilter(b, a, y, axis=0, zi=self._zi[k])
-        sq = y * y
-        self.samples += y.shape[0]
+        x = np.ascontiguousarray(np.asarray(block, np.float64).T)  # (channels, n): filter along contiguous rows
+        y, self._zi = scipy.signal.sosfilt(self._sos, x, axis=-1, zi=self._zi)
+        sq = (y * y).T
+        peak = abs_peak(block) if self._track_peaks else None
+        self.samples += sq.shape[0]
         i = 0
         if self._partial_n:
             take = min(self._hop - self._partial_n, sq.shape[0])
             self._partial += sq[:take].sum(axis=0)
+            if peak is not None:
+                self._partial_peak = max(self._partial_peak, float(peak[:take].max()))
             self._partial_n += take
             i = take
             if self._partial_n == self._hop:
-                self._hops.append(self._partial)
-                self._partial, self._partial_n = np.zeros(self.channels), 0
+                self._close_hop()
         n_full = (sq.shape[0] - i) // self._hop
         if n_full:
             full = sq[i:i + n_full * self._hop].reshape(n_full, self._hop, self.channels).sum(axis=1)
             self._hops.extend(full)
+            if peak is not None:
+                self._peaks.extend(peak[i:i + n_full * self._hop].reshape(n_full, self._hop).max(axis=1).tolist())
             i += n_full * self._hop
         if i < sq.shape[0]:
             self._partial = self._partial + sq[i:].sum(axis=0)
+            if peak is not None:
+                self._partial_peak = max(self._partial_peak, float(peak[i:].max()))
             self._partial_n += sq.shape[0] - i
+
+    def _close_hop(self) -> None:
+        self._hops.append(self._partial)
+        self._peaks.append(self._partial_peak)
+        self._partial, self._partial_peak, self._partial_n = np.zeros(self.channels), 0.0, 0
+
+    def hop_energy(self) -> np.ndarray:
+        """K-weighted energy (sum of squares) of every 100 ms hop so far, the last one partial: (n_hops, channels)."""
+        hops = list(self._hops) + ([self._partial] if self._partial_n else [])
+        return np.asarray(hops).reshape(-1, self.channels)
+
+    def hop_peaks(self) -> np.ndarray:
+        """Sample peak of the input in every hop (with ``track_peaks``), shape (n_hops,)."""
+        return np.asarray(self._peaks + ([self._partial_peak] if self._partial_n else []), np.float64)
 
     def block_loudness(self) -> np.ndarray:
         """Loudness (LUFS) of every 400 ms gating block so far (-inf for silent blocks), shape (n_blocks,)."""
-        hops = list(self._hops)
-        if self._partial_n:
-            hops.append(self._partial)
-        duration = self.samples / self.sample_rate
-        if duration < GATE_BLOCK_S or not hops:
-            return np.zeros(0)
-        n_blocks = int(np.round((duration - GATE_BLOCK_S) / (GATE_BLOCK_S * (1 - 0.75)))) + 1
-        per_block = int(round(GATE_BLOCK_S / GATE_HOP_S))
-        energy = np.asarray(hops)  # (n_hops, channels)
-        padded = np.vstack([energy, np.zeros((per_block, self.channels))])
-        csum = np.vstack([np.zeros((1, self.channels)), np.cumsum(padded, axis=0)])
-        j = np.arange(n_blocks)
-        z = (csum[j + per_block] - csum[j]) / (GATE_BLOCK_S * self.sample_rate)  # mean square per channel
-        with np.errstate(divide="ignore"):
-            out: np.ndarray = -0.691 + 10.0 * np.log10(z.sum(axis=1))
-        return out
+        return block_loudness(self.hop_energy(), self.samples, self.sample_rate)
 
     def integrated(self) -> float:
         """Integrated loudness in LUFS (-inf when silent or shorter than one 400 ms block)."""
-        loud = self.block_loudness()
-        z_total = 10.0 ** ((loud + 0.691) / 10.0)
-        above = loud >= ABSOLUTE_GATE_LUFS
-        if not above.any():
-            return -math.inf
-        relative = -0.691 + 10.0 * math.log10(float(z_total[above].mean())) + RELATIVE_GATE_LU
-        gated = above & (loud > relative)
-        if not gated.any():
-            return -math.inf
-        return -0.691 + 10.0 * math.log10(float(z_total[gated].mean()))
+        return gated_loudness(self.block_loudness())
+
+
+def block_loudness(hops: np.ndarray, samples: int, sample_rate: int) -> np.ndarray:
+    """Loudness of the 400 ms gating blocks (75 % overlap) from per-hop K-weighted energies (n_hops, channels)
+    of a stream ``samples`` long; blocks as pyloudnorm counts them (the last one may run past the end)."""
+    duration = samples / sample_rate
+    if duration < GATE_BLOCK_S or hops.shape[0] == 0:
+        return np.zeros(0)
+    n_blocks = int(np.round((duration - GATE_BLOCK_S) / (GATE_BLOCK_S * (1 - 0.75)))) + 1
+    per_block = int(round(GATE_BLOCK_S / GATE_HOP_S))
+    channels = hops.shape[1]
+    padded = np.vstack([hops, np.zeros((per_block, channels))])
+    csum = np.vstack([np.zeros((1, channels)), np.cumsum(padded, axis=0)])
+    j = np.arange(n_blocks)
+    z = (csum[j + per_block] - csum[j]) / (GATE_BLOCK_S * sample_rate)  # mean square per channel
+    with np.errstate(divide="ignore"):
+        out: np.ndarray = -0.691 + 10.0 * np.log10(np.maximum(z.sum(axis=1), 0.0))
+    return out
+
+
+def gated_loudness(loud: np.ndarray) -> float:
+    """Integrated loudness (LUFS) from block loudness: absolute gate -70 LUFS, relative gate -10 LU."""
+    z_total = 10.0 ** ((loud + 0.691) / 10.0)
+    above = loud >= ABSOLUTE_GATE_LUFS
+    if not above.any():
+        return -math.inf
+    relative = -0.691 + 10.0 * math.log10(float(z_total[above].mean())) + RELATIVE_GATE_LU
+    gated = above & (loud > relative)
+    if not gated.any():
+        return -math.inf
+    return -0.691 + 10.0 * math.log10(float(z_total[gated].mean()))
 
 
 @functools.lru_cache(maxsize=4)
@@ -145,6 +175,14 @@ def _interpolator_gain(sample_rate: int) -> float:
 _TP_CONTEXT = TP_TAPS // OVERSAMPLE // 2 + 1
 
 
+def abs_peak(x: np.ndarray) -> np.ndarray:
+    """max(|x|) over the channels of ``x`` (shape (n, channels)) -> shape (n,)."""
+    out: np.ndarray = np.abs(x[:, 0])
+    for ch in range(1, x.shape[1]):
+        np.maximum(out, np.abs(x[:, ch]), out=out)
+    return out
+
+
 def sample_true_peaks(x: np.ndarray, sample_rate: int) -> np.ndarray:
     """Per-sample true peak of the middle of ``x``: the largest |value| of the 4x oversampled signal near each sample.
 
@@ -159,11 +197,11 @@ def sample_true_peaks(x: np.ndarray, sample_rate: int) -> np.ndarray:
     n = x.shape[0] - 2 * c
     if n <= 0:
         return np.zeros(0)
-    h = interpolator(sample_rate)
+    h = interpolator(sample_rate).astype(np.float32)
     delay = (TP_TAPS - 1) / 2  # group delay in oversampled samples
-    peaks: np.ndarray = np.abs(x[c:c + n]).max(axis=1)
+    peaks: np.ndarray = abs_peak(x[c:c + n])
     for ch in range(x.shape[1]):
-        ov = np.abs(scipy.signal.upfirdn(h, x[:, ch], up=OVERSAMPLE))
+        ov = np.abs(scipy.signal.upfirdn(h, x[:, ch].astype(np.float32), up=OVERSAMPLE)).astype(np.float64)
         # oversampled index of input sample i is OVERSAMPLE * i + delay; take the values from half a sample
         # before it to half a sample after
         start = int(OVERSAMPLE * c + delay - OVERSAMPLE / 2 + 0.5)
@@ -227,14 +265,29 @@ class TruePeakLimiter:
         n = seg.shape[0] - 2 * c
         if n <= 0:
             return np.zeros(0)
-        sample_peak = np.abs(seg).max(axis=1)
+        sample_peak = abs_peak(seg)
         out: np.ndarray = sample_peak[c:c + n].copy()
         threshold = 10.0 ** (self._target_db / 20.0) / _interpolator_gain(self.sample_rate)
         step = 2048
-        for i in range(0, n, step):
-            j = min(n, i + step)
-            if sample_peak[i:j + 2 * c].max() >= threshold:
-                out[i:j] = sample_true_peaks(seg[i:j + 2 * c], self.sample_rate)
+        chunks = -(-n // step)
+        padded = np.zeros(chunks * step + 2 * c)
+        padded[:seg.shape[0]] = sample_peak
+        # a chunk needs the interpolator when any sample within its span and context can reach the threshold
+        ctx_max = np.maximum(padded[:chunks * step].reshape(chunks, step).max(axis=1),
+                             np.array([padded[(k + 1) * step:(k + 1) * step + 2 * c].max(initial=0.0)
+                                       for k in range(chunks)]))
+        loud = ctx_max >= threshold
+        i = 0
+        while i < chunks:  # one interpolator call per run of loud chunks
+            if not loud[i]:
+                i += 1
+                continue
+            j = i
+            while j < chunks and loud[j]:
+                j += 1
+            lo, hi = i * step, min(n, j * step)
+            out[lo:hi] = sample_true_peaks(seg[lo:hi + 2 * c], self.sample_rate)
+            i = j
         return out
 
     def process(self, block: np.ndarray) -> np.ndarray:

@@ -79,7 +79,7 @@ class MusicBed:
         self.next_bar = 0  # sample where the next bar to render starts
         self.env_db = -120.0
         self.gain_db = 0.0
-        probe = np.concatenate([self._render_bar(j)[:self.bar] for j in range(len(mood.progression))])
+        probe = self._render_bar(0)[:self.bar]
         rms = math.sqrt(float(np.mean(probe * probe))) or 1.0
         self.level = REF_RMS * 10 ** (LEVEL_AT_FULL_DB / 20) * intensity / rms
         self.level_db = 20 * math.log10(REF_RMS * 10 ** (LEVEL_AT_FULL_DB / 20) * max(intensity, 1e-6))
@@ -110,10 +110,12 @@ class MusicBed:
                     f = _midi_hz(note + detune / 100)
                     ph = 2 * np.pi * f * t + rng.uniform(0, 6.28)
                     wave = np.zeros(n)
+                    s_prev, s_cur, c2 = np.zeros(n), np.sin(ph), 2 * np.cos(ph)  # sin(k ph) by recursion
                     for k in range(1, 7):
                         if k * f > 0.4 * sr:
                             break
-                        wave += np.sin(k * ph) / k / (1 + (k * f / m.pad_lp_hz) ** 2)
+                        wave += s_cur / k / (1 + (k * f / m.pad_lp_hz) ** 2)
+                        s_prev, s_cur = s_cur, c2 * s_cur - s_prev
                     theta = (pan + 1) * math.pi / 4
                     out[:, 0] += m.pad_gain * 0.2 * math.cos(theta) * wave * env
                     out[:, 1] += m.pad_gain * 0.2 * math.sin(theta) * wave * env

@@ -30,7 +30,7 @@ import numpy as np
 from captioning.events import Analysis
 from captioning.foley.cache import CacheStats, OneShotCache, shared_cache
 from captioning.foley.encode import Encoder, atomic_path
-from captioning.foley.loudness import LoudnessMeter, TruePeakLimiter
+from captioning.foley.loudness import LoudnessMeter, TruePeakLimiter, block_loudness, gated_loudness
 from captioning.foley.mixer import BLOCK, mix_blocks
 from captioning.foley.options import FoleyOptions
 from captioning.foley.score import Voice, plan
@@ -38,7 +38,7 @@ from captioning.foley.tables import Tables, load_tables
 from captioning.vocabulary import Vocabulary, load_vocabulary
 
 #: The final pass is accepted when its integrated loudness is this close to the target (LU).
-LOUDNESS_TOLERANCE_LU = 0.2
+LOUDNESS_TOLERANCE_LU = 0.3
 #: Final passes at most (each corrects the gain for what the limiter took).
 MAX_FINAL_PASSES = 4
 #: The gain may exceed the unlimited estimate by at most this much (dB) to make up for limiting.
@@ -176,10 +176,9 @@ class _Render:
         self._reported = max(self._reported, fraction)  # an extra pass stalls the bar, never moves it back
         self._progress(self._reported)
 
-    def measure(self) -> tuple[float, float]:
-        """Pass 1: integrated loudness (LUFS) and sample peak (dBFS) of the unscaled mix."""
-        meter = LoudnessMeter(self.sr, self.channels)
-        peak = 0.0
+    def measure(self) -> LoudnessMeter:
+        """Pass 1: the meter (loudness, per-hop energies and sample peaks) of the unscaled mix."""
+        meter = LoudnessMeter(self.sr, self.channels, track_peaks=True)
         spool = None
         if 0 < self.n_total <= SPOOL_MAX_S * self.sr:
             spool = tempfile.TemporaryFile(prefix="soundcue-foley-")  # noqa: SIM115 (closed by close())
@@ -188,15 +187,13 @@ class _Render:
                 meter.push(block)
                 if spool is not None:
                     block.astype(np.float32).tofile(spool)
-                if block.size:
-                    peak = max(peak, float(np.abs(block).max()))
         except BaseException:
             if spool is not None:
                 spool.close()
             raise
         self._spool = spool
         self.report.passes += 1
-        return meter.integrated(), (20 * math.log10(peak) if peak > 0 else -math.inf)
+        return meter
 
     def final(self, gain_db: float, meter: LoudnessMeter, limiter: TruePeakLimiter) -> Iterator[np.ndarray]:
         """A final pass: gain, limiter, loudness measured into ``meter``; yields float64 blocks."""
@@ -217,43 +214,95 @@ class _Render:
         (None: only measure). The last pass given to ``sink`` is the accepted one. ``passes_after``: final
         passes the caller runs itself afterwards (for progress)."""
         target = self.options.loudness_lufs
-        lufs, peak_db = self.measure()
+        meter = self.measure()
+        lufs = meter.integrated()
         self.report.unlimited_lufs = lufs
-        gain = target - lufs if math.isfinite(lufs) else 0.0
-        history: list[tuple[float, float]] = []
+        model = _LimiterModel(meter, self.options.true_peak_dbtp)
+        base = target - lufs if math.isfinite(lufs) else 0.0
+        gain = model.solve(target, base, base + MAX_MAKEUP_DB) if math.isfinite(lufs) else 0.0
         for attempt in range(MAX_FINAL_PASSES):
             self._planned_units = self.report.passes + 1 + passes_after
-            meter = LoudnessMeter(self.sr, self.channels)
+            out_meter = LoudnessMeter(self.sr, self.channels)
             limiter = TruePeakLimiter(self.sr, self.channels, self.options.true_peak_dbtp)
-            blocks = self.final(gain, meter, limiter)
+            blocks = self.final(gain, out_meter, limiter)
             if sink is not None:
                 sink(blocks)
             else:
                 for _ in blocks:
                     pass
-            measured = meter.integrated()
+            measured = out_meter.integrated()
             self.report.gain_db = gain
             self.report.loudness_lufs = measured
             self.report.limiter_db = limiter.min_gain_db
             if not math.isfinite(measured) or abs(measured - target) <= LOUDNESS_TOLERANCE_LU:
                 break
-            history.append((gain, measured))
-            if len(history) >= 2 and history[-1][1] != history[-2][1]:
-                (g0, l0), (g1, l1) = history[-2], history[-1]
-                step = (target - l1) * (g1 - g0) / (l1 - l0)
-            else:
-                step = target - measured
-            new_gain = min(gain + max(step, target - measured), (target - lufs) + MAX_MAKEUP_DB)
-            if new_gain <= gain + 1e-3 or attempt == MAX_FINAL_PASSES - 1:
+            at_cap = gain >= base + MAX_MAKEUP_DB - 1e-6 and measured < target
+            if at_cap or attempt == MAX_FINAL_PASSES - 1:
                 warnings.warn(f"Foley loudness {measured:.1f} LUFS misses the {target:.1f} LUFS target: the "
                               f"{self.options.true_peak_dbtp:.1f} dBTP ceiling limits it", stacklevel=3)
                 break
-            gain = new_gain
+            model.fit(gain, measured)
+            gain = model.solve(target, base, base + MAX_MAKEUP_DB)
         now = self.cache.stats
         self.report.cache = CacheStats(**{k: getattr(now, k) - getattr(self._stats_before, k)
                                           for k in vars(now)})
         if self._progress is not None and not passes_after:
             self._progress(1.0)
+
+
+class _LimiterModel:
+    """Predicts the integrated loudness after gain and limiting from the measure pass's 100 ms hops.
+
+    A hop whose sample peak would pass the ceiling after the gain loses ``alpha`` of the excess in level (in dB,
+    its energy scales by ``(ceiling / peak) ** (2 * alpha)``): alpha 1 when the limiter pulls the whole hop
+    down, nearer 0 when it only touches the peak. Fitted on each final pass's measurement, so the next gain is
+    a model-guided secant step rather than a blind one.
+    """
+
+    def __init__(self, meter: LoudnessMeter, ceiling_dbtp: float) -> None:
+        self.hops = meter.hop_energy()
+        self.peaks = meter.hop_peaks()
+        self.samples = meter.samples
+        self.sr = meter.sample_rate
+        self.ceiling = 10.0 ** ((ceiling_dbtp - 0.7) / 20.0)  # where TruePeakLimiter aims
+        self.alpha = 0.5
+        self.offset = 0.0  # model error at the last measured point (LU)
+
+    def predict(self, gain_db: float, alpha: float | None = None) -> float:
+        a = self.alpha if alpha is None else alpha
+        g = 10.0 ** (gain_db / 20.0)
+        r = np.minimum(1.0, self.ceiling / np.maximum(self.peaks * g, 1e-12)) ** a
+        energy = self.hops * (g * g) * (r * r)[:, None]
+        return gated_loudness(block_loudness(energy, self.samples, self.sr))
+
+    def solve(self, target: float, lo: float, hi: float) -> float:
+        """The gain in [lo, hi] whose predicted loudness (+ the fitted offset) is the target (bisection)."""
+        if self.predict(hi) + self.offset <= target:
+            return hi
+        if self.predict(lo) + self.offset >= target:
+            return lo
+        for _ in range(40):
+            mid = 0.5 * (lo + hi)
+            if self.predict(mid) + self.offset < target:
+                lo = mid
+            else:
+                hi = mid
+        return 0.5 * (lo + hi)
+
+    def fit(self, gain_db: float, measured: float) -> None:
+        """Fit alpha so the model predicts ``measured`` at ``gain_db`` (what is left goes into an offset)."""
+        lo, hi = 0.0, 1.0
+        if not self.predict(gain_db, hi) <= measured <= self.predict(gain_db, lo):
+            self.offset = measured - self.predict(gain_db)
+            return
+        for _ in range(30):
+            mid = 0.5 * (lo + hi)
+            if self.predict(gain_db, mid) > measured:
+                lo = mid
+            else:
+                hi = mid
+        self.alpha = 0.5 * (lo + hi)
+        self.offset = 0.0
 
 
 def _resolve(options: FoleyOptions | None) -> FoleyOptions:
