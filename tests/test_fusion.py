@@ -103,7 +103,8 @@ def test_sight_alone_is_an_event_in_a_silent_clip_and_for_review_otherwise(vocab
 
 class _Counter:
     def __init__(self, fps: float | None) -> None:
-        self.name, self.fps, self.times = "counter", fps, []
+        self.name, self.fps = "counter", fps
+        self.times: list[float] = []
 
     def push(self, frame) -> None:  # type: ignore[no-untyped-def]
         self.times.append(frame.t)
@@ -178,3 +179,85 @@ def test_a_threaded_analyzer_stops_its_thread_when_the_input_fails() -> None:
     assert not threaded._thread.is_alive()
     assert len(inner.times) == 5  # frames already queued were still taken
     router.close()  # idempotent
+
+
+# --- a heard stretch of separate hits (issue 10: a stick on a metal bar heard as one long "cap gun popping") ---
+
+METAL_BAR = SceneContext(0.0, 10.0, classes=(("drumstick", 0.13), ("parallel bars", 0.1)),
+                         labels=(("stick_hit", 0.13),), materials=(("metal", 0.3), ("wood", 0.17)))
+
+
+def struck(start: float, hits: tuple[float, ...], end: float, *, dip_db: float = 70.0,
+           audioset: tuple[str, ...] = ("Cap gun", "Gunshot, gunfire", "Chink, clink")) -> SoundEvent:
+    """A heard abrupt sound from ``start`` to ``end`` whose loudness envelope (20 values/s) jumps to -18 dBFS
+    at each of ``hits`` and decays ``dip_db`` dB before the next one."""
+    n = round((end - start) * 20)
+    env = [-90.0] * n
+    for h, nxt in zip(hits, (*hits[1:], end), strict=True):
+        a, b = round((h - start) * 20), round((nxt - start) * 20)
+        for k in range(a, b):
+            env[k] = -18.0 - dip_db * (k - a) / max(1, b - a - 1)
+    return SoundEvent(start=start, end=end, label="cap_gun", caption="cap gun popping", category="gunshot",
+                      confidence=0.9, loudness=-29.0, audioset=audioset, audioset_ids=("",) * len(audioset),
+                      envelope=tuple(env), peak_loudness=-18.0)
+
+
+def test_separate_hits_heard_as_one_long_sound_become_one_event_each_named_by_the_metal_seen(
+        vocab: Vocabulary) -> None:
+    hits = (0.1, 0.85, 1.6, 2.4)
+    obs = VisualObservations(onsets=tuple(onset(h - 0.03, x=0.3) for h in (0.1, 0.85, 2.4)), scenes=(METAL_BAR,))
+    ev = struck(0.1, hits, 3.0)
+    out = fuse([ev], visual_events(obs, vocab, 10.0), obs, vocab, audio_analysed=True)
+    assert [e.start for e in out] == pytest.approx(hits, abs=0.05)
+    assert {e.label for e in out} == {"clang"} and {e.caption for e in out} == {"metal clangs"}
+    assert all(e.material == "metal" and e.end <= nxt for e, nxt in zip(out, (*hits[1:], 3.0), strict=True))
+    # the hits seen confirm their strokes (pan from the picture); the stroke nobody saw is still heard
+    assert [e.source for e in out] == ["audio+visual", "audio+visual", "audio", "audio+visual"]
+    assert out[0].pan == pytest.approx(-0.4)
+    assert out[0].audioset[0] == "Chink, clink"  # the class that names it comes first
+
+
+def test_a_rhythm_that_never_goes_quiet_stays_one_event(vocab: Vocabulary) -> None:
+    hits = tuple(0.5 + 0.5 * k for k in range(6))
+    obs = VisualObservations(onsets=tuple(onset(h) for h in hits), scenes=(METAL_BAR,))
+    out = fuse([struck(0.5, hits, 3.5, dip_db=25.0)], visual_events(obs, vocab, 10.0), obs, vocab,
+               audio_analysed=True)
+    (ev,) = out
+    assert (ev.start, ev.end) == (0.5, 3.5) and ev.label == "clang" and ev.caption == "metal clanging"
+
+
+def test_strokes_need_two_hits_seen_and_supporting_classes_to_be_renamed(vocab: Vocabulary) -> None:
+    hits = (0.1, 0.85, 1.6)
+    one_seen = VisualObservations(onsets=(onset(0.85),), scenes=(METAL_BAR,))
+    ev = struck(0.1, hits, 2.4)
+    out = fuse([ev], visual_events(one_seen, vocab, 10.0), one_seen, vocab, audio_analysed=True)
+    assert len(out) == 1 and out[0].label == "cap_gun"  # one hit seen: not shown to be a series of strokes
+    seen = VisualObservations(onsets=tuple(onset(h) for h in hits), scenes=(METAL_BAR,))
+    gunshots = struck(0.1, hits, 2.4, audioset=("Cap gun", "Gunshot, gunfire"))
+    out = fuse([gunshots], visual_events(seen, vocab, 10.0), seen, vocab, audio_analysed=True)
+    assert [e.label for e in out] == ["cap_gun"] * 3  # split, but nothing heard sounds like metal
+
+
+def test_a_hit_seen_in_the_quiet_between_strokes_adds_no_event(vocab: Vocabulary) -> None:
+    hits = (0.1, 1.1)
+    obs = VisualObservations(onsets=(onset(0.1), onset(0.6), onset(1.1)), scenes=(METAL_BAR,))
+    out = fuse([struck(0.1, hits, 2.0, dip_db=70.0)], visual_events(obs, vocab, 10.0), obs, vocab,
+               audio_analysed=True)
+    assert [(e.start, e.label) for e in out] == [(0.1, "clang"), (1.1, "clang")]
+
+
+def test_music_is_never_cut_into_strokes(vocab: Vocabulary) -> None:
+    hits = (0.1, 0.85, 1.6)
+    obs = VisualObservations(onsets=tuple(onset(h) for h in hits), scenes=(METAL_BAR,))
+    music = dataclasses.replace(struck(0.1, hits, 2.4), label="music", category="music", caption="music")
+    out = fuse([music], visual_events(obs, vocab, 10.0), obs, vocab, audio_analysed=True)
+    assert [(e.start, e.end) for e in out if e.label == "music"] == [(0.1, 2.4)]
+
+
+def test_material_table_names_real_labels() -> None:
+    from captioning.analysis.scene import MATERIALS
+    from captioning.detection.fusion import heard_as, material_hits
+
+    table = material_hits()
+    assert table["metal"] == "clang"
+    assert set(table) <= set(MATERIALS) and set(table.values()) <= set(heard_as())

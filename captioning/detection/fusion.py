@@ -9,6 +9,16 @@
   it (``captioning/data/heard_as.csv`` lists the classes each such label may be heard as), the event
   takes that label (a barbell on screen: "weights drop", not "subway train"); when the scene supports
   none of the tagger's candidates, the label stays (off-screen sounds are common).
+* **Strokes.** A heard (non-music) sound whose span holds ``min_seen_strokes`` or more seen hits is a series
+  of strokes (a stick on a metal bar that the tagger took for one long "cap gun popping"): it is named from
+  the shot with the hits as evidence (below), and where its level falls ``stroke_gap_db`` below a stroke's
+  peak before the next stroke begins (each hit dies away; a chopping rhythm that never goes quiet stays one
+  repeated-strokes event), it is split into one event per stroke, each timed by the rise of its loudness
+  envelope. Each stroke then meets the pictures on its own (confirmation, pan).
+* **Material.** A heard abrupt sound confirmed by a seen hit, in a shot whose most likely material (weight
+  ``material_weight`` or more) has a hit label in ``captioning/data/material_hits.csv`` (metal: "metal
+  clangs"), takes that label when its own AudioSet classes support it (``heard_as.csv``), unless a scene
+  label already named it.
 * **Within a heard sound.** A visual onset inside a heard (non-music) event's span is one of its strokes: it
   confirms that event rather than adding one.
 * **Sight alone.** A visual event with no audio event near it is kept: with ``source="visual"`` and its own
@@ -24,11 +34,13 @@ import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from captioning.analysis.video import VisualObservations
 from captioning.datafiles import csv_records, data_text
 from captioning.detection.visual import IMPACT_CATEGORIES
-from captioning.events import SoundEvent, sort_events
-from captioning.vocabulary import Vocabulary
+from captioning.events import ENVELOPE_RATE_HZ, SoundEvent, sort_events
+from captioning.vocabulary import Vocabulary, VocabularyEntry
 
 
 @dataclass(frozen=True)
@@ -40,12 +52,21 @@ class FusionOptions:
         confirm_bonus: confidence added to an audio event that the pictures confirm.
         context_weight: a scene label needs this weight to rename a heard sound.
         unheard_confidence: cap on the confidence of a visual-only event when the audio heard nothing there.
+        min_seen_strokes: seen hits inside a heard sound that make it a series of strokes.
+        stroke_rise_db: a stroke starts where the loudness envelope rises this much (dB) within 0.1 s.
+        stroke_gap_db: strokes are separate events when the level falls this far (dB) below a stroke's peak
+            before the next one (the sound stopped in between).
+        material_weight: a shot's material needs this weight to name a seen hit.
     """
 
     match_s: float = 0.15
     confirm_bonus: float = 0.15
     context_weight: float = 0.3
     unheard_confidence: float = 0.45
+    min_seen_strokes: int = 2
+    stroke_rise_db: float = 12.0
+    stroke_gap_db: float = 40.0
+    material_weight: float = 0.2
 
 
 @functools.lru_cache(maxsize=1)
@@ -58,12 +79,23 @@ def heard_as() -> Mapping[str, frozenset[str]]:
     return {r["label"]: frozenset(n for n in r["heard_as"].split("|") if n) for _, r in records}
 
 
+@functools.lru_cache(maxsize=1)
+def material_hits() -> Mapping[str, str]:
+    """material -> the vocabulary label of a hit on it (``captioning/data/material_hits.csv``)."""
+    _, records = csv_records(data_text("material_hits.csv"))
+    return {r["material"]: r["label"] for _, r in records}
+
+
 def fuse(audio: Sequence[SoundEvent], visual: Sequence[SoundEvent], obs: VisualObservations, vocab: Vocabulary,
          *, audio_analysed: bool, opts: FusionOptions | None = None) -> tuple[SoundEvent, ...]:
     """Merge audio and visual events (see the module docstring); the result is sorted with fresh ids."""
     opts = opts or FusionOptions()
     out: list[SoundEvent] = []
     used: set[int] = set()
+    # spans of the heard sounds before any split into strokes: a seen hit in a quiet gap between two strokes
+    # (a stick lifted and lowered) is still part of the sound heard there
+    spans = [(ev.start, ev.end) for ev in audio if not ev.background and ev.category != "music"]
+    audio = [piece for ev in audio for piece in _strokes(ev, visual, obs, vocab, opts)]
     for ev in audio:
         if ev.background:
             out.append(ev)
@@ -84,6 +116,8 @@ def fuse(audio: Sequence[SoundEvent], visual: Sequence[SoundEvent], obs: VisualO
             # a hit within a sound already heard (strokes of one clanging, a barbell's bounce): it confirms it
             if out[inside].source == "audio":
                 out[inside] = _confirmed(out[inside], ev, opts)
+            continue
+        if any(a <= ev.start < b for a, b in spans):
             continue
         if audio_analysed and _overlaps_audio(ev, audio):
             continue  # a step of a walk the audio already captions as footsteps, and the like
@@ -134,12 +168,72 @@ def _in_context(ev: SoundEvent, obs: VisualObservations, vocab: Vocabulary, seen
             seen is not None and ev.kind == "abrupt" and entry.kind == "abrupt" and seen.category == "impact"
             and entry.category in IMPACT_CATEGORIES)
         if supported:
-            caption = entry.caption_for(ev.end - ev.start)
-            matching = tuple(n for n in ev.audioset if n in sounds_like)
-            rest = tuple(n for n in ev.audioset if n not in sounds_like)
-            order = matching + rest
-            ids = dict(zip(ev.audioset, ev.audioset_ids, strict=False))
-            return dataclasses.replace(ev, label=entry.label, caption=caption, category=entry.category,
-                                       kind=entry.kind, audioset=order,
-                                       audioset_ids=tuple(ids.get(n, "") for n in order))
-    return ev
+            return _renamed(ev, entry, sounds_like)
+    if (seen is None or seen.category not in IMPACT_CATEGORIES or ev.kind != "abrupt" or ev.category == "music"
+            or not scene.materials):
+        return ev
+    material, weight = scene.materials[0]
+    entry = vocab.get(material_hits().get(material, ""))
+    if weight < opts.material_weight or entry is None or entry.label == ev.label:
+        return ev
+    sounds_like = set(entry.audioset) | heard_as().get(entry.label, frozenset())
+    if not heard & sounds_like:
+        return ev  # a metal bar in the picture, but what was heard is no metal sound: it stays
+    return dataclasses.replace(_renamed(ev, entry, sounds_like), material=material)
+
+
+def _renamed(ev: SoundEvent, entry: VocabularyEntry, sounds_like: set[str]) -> SoundEvent:
+    """``ev`` under ``entry``'s label and wording, the AudioSet classes that support it listed first."""
+    matching = tuple(n for n in ev.audioset if n in sounds_like)
+    order = matching + tuple(n for n in ev.audioset if n not in sounds_like)
+    ids = dict(zip(ev.audioset, ev.audioset_ids, strict=False))
+    return dataclasses.replace(ev, label=entry.label, caption=entry.caption_for(ev.end - ev.start),
+                               category=entry.category, kind=entry.kind, audioset=order,
+                               audioset_ids=tuple(ids.get(n, "") for n in order))
+
+
+def _strokes(ev: SoundEvent, visual: Sequence[SoundEvent], obs: VisualObservations, vocab: Vocabulary,
+             opts: FusionOptions) -> list[SoundEvent]:
+    """A heard sound holding several seen hits, named from the shot and split into its separate strokes.
+
+    Returns ``[ev]`` unchanged unless it is a non-music, non-background sound with ``min_seen_strokes`` or
+    more seen hits (visual events of a hit-like category) within ``[start - match_s, end)``.
+    """
+    if ev.background or ev.category == "music":
+        return [ev]
+    hits = [v for v in visual if v.category in IMPACT_CATEGORIES and ev.start - opts.match_s <= v.start < ev.end]
+    if len(hits) < opts.min_seen_strokes:
+        return [ev]
+    ev = _in_context(ev, obs, vocab, hits[0], opts)
+    env = np.asarray(ev.envelope, np.float64)  # (n,) dBFS every 1 / ENVELOPE_RATE_HZ s from ev.start
+    if env.size < 3:
+        return [ev]
+    # stroke onsets: a rise of stroke_rise_db within two envelope steps, at least two steps apart
+    onsets = [0]
+    for k in range(1, env.size):
+        if env[k] - env[max(0, k - 2):k].min() >= opts.stroke_rise_db and env[k] > env[k - 1] \
+                and k - onsets[-1] >= 2:
+            onsets.append(k)
+    # a stroke that dies away (stroke_gap_db below its peak) before the next one ends a piece there
+    pieces: list[tuple[int, int]] = []  # (first envelope index, end index)
+    first = 0
+    for a, b in zip(onsets, onsets[1:] + [env.size], strict=True):
+        peak = a + int(np.argmax(env[a:b]))
+        quiet = np.flatnonzero(env[peak:b] <= env[peak] - opts.stroke_gap_db)
+        if quiet.size or b == env.size:
+            pieces.append((first, peak + int(quiet[0]) if quiet.size else b))
+            first = b
+    if len(pieces) < 2:
+        return [ev]
+    out = []
+    for a, b in pieces:
+        start = ev.start if a == 0 else round(ev.start + a / ENVELOPE_RATE_HZ, 3)
+        end = min(ev.end, round(max(ev.start + b / ENVELOPE_RATE_HZ, start + 1 / ENVELOPE_RATE_HZ), 3))
+        part = env[a:max(b, a + 1)]
+        entry = vocab.get(ev.label)
+        out.append(dataclasses.replace(
+            ev, start=start, end=end, envelope=tuple(float(v) for v in part),
+            loudness=round(float(10 * np.log10(np.mean(10 ** (part / 10)) + 1e-12)), 1),
+            peak_loudness=round(float(part.max()), 1),
+            caption=entry.caption_for(end - start) if entry is not None else ev.caption))
+    return out
