@@ -295,6 +295,7 @@ def _write(inp: av.container.InputContainer, tmp: Path, fmt: str, plan: _Plan, f
         foley_stream.layout = "stereo" if channels == 2 else "mono"
         foley_stream.bit_rate = BIT_RATE_PER_CHANNEL[audio_codec] * channels
         foley_stream.metadata["title"] = FOLEY_TITLE
+        foley_stream.metadata["handler_name"] = FOLEY_TITLE  # the track name some MP4 players show
         foley_stream.metadata["language"] = FOLEY_LANGUAGE
         foley_stream.disposition = av.stream.Disposition.default
         for s in plan.audio:
@@ -306,6 +307,7 @@ def _write(inp: av.container.InputContainer, tmp: Path, fmt: str, plan: _Plan, f
             subs = out.add_stream(subtitle_codec)
             cast(SubtitleCodecContext, subs.codec_context).subtitle_header = _ASS_HEADER.encode()
             subs.metadata["title"] = CAPTIONS_TITLE
+            subs.metadata["handler_name"] = CAPTIONS_TITLE
             subs.metadata["language"] = CAPTIONS_LANGUAGE
             subs.disposition = av.stream.Disposition.hearing_impaired
         for s in plan.subtitles:
