@@ -26,7 +26,7 @@ from app.core import logging as app_logging
 from app.core.config import ConfigError, Settings, get_settings
 from app.fetch import AddressPolicy, post_json
 from app.noauth import NoAuthGuard
-from app.schemas import FoleyGenerate, JobCreate, JobUploadForm, ProblemDetail
+from app.schemas import AuditUploadForm, FoleyGenerate, JobCreate, JobUploadForm, ProblemDetail
 from app.store import JobStore
 from app.views import job_json
 from app.webhooks import WebhookDispatcher, load_master_secret
@@ -147,7 +147,7 @@ def _document_bodies(app: FastAPI) -> None:
             title=app.title, version=app.version, description=app.description, routes=app.routes
         )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        for model in (JobCreate, JobUploadForm, FoleyGenerate, ProblemDetail):
+        for model in (JobCreate, JobUploadForm, FoleyGenerate, AuditUploadForm, ProblemDetail):
             js = model.model_json_schema(ref_template="#/components/schemas/{model}")
             components.update(js.pop("$defs", {}))
             components[model.__name__] = js
