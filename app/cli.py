@@ -155,12 +155,9 @@ def _follow(sc: Any, job_id: str, *, quiet: bool) -> Any:
 
 
 def register(typer_app: typer.Typer) -> None:
-    """Add ``serve``, ``submit`` and ``audit`` to the soundcue command line."""
-    from captioning.audit.cli import register as register_audit
-
+    """Add ``serve`` and ``submit`` to the soundcue command line."""
     typer_app.command("serve")(serve)
     typer_app.command("submit")(submit)
-    register_audit(typer_app)
 
 
 def main() -> None:

@@ -239,14 +239,16 @@ def _by_family(values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def register_commands(typer_app: typer.Typer = app) -> typer.Typer:
-    """Add the commands that live with their feature (``check-captions``) to ``typer_app``; returns it.
+    """Add the commands that live with their feature (``check-captions``, ``audit``) to ``typer_app``; returns it.
 
     The service's commands (``serve``, ``submit``) are added by the shell that spans library and service,
     ``app.cli.main`` (the ``soundcue`` console script): the core never imports ``app``.
     """
+    from captioning.audit.cli import register as register_audit
     from captioning.captions.cli import register
 
     register(typer_app)
+    register_audit(typer_app)
     return typer_app
 
 
@@ -255,7 +257,7 @@ def configure_logging() -> None:
 
 
 def main() -> None:
-    """``python -m captioning``: the library's commands alone (``caption``, ``check-captions``)."""
+    """``python -m captioning``: the library's commands alone (``caption``, ``check-captions``, ``audit``)."""
     configure_logging()
     register_commands()()
 
