@@ -13,6 +13,10 @@ missing=""
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 command -v ffmpeg >/dev/null 2>&1 || missing="$missing ffmpeg"
 command -v espeak-ng >/dev/null 2>&1 || missing="$missing espeak-ng"
+# redis-server and postgresql: real servers for the distributed job backend's tests (tests/servers.py starts
+# throw-away instances on loopback ports; nothing needs to be running).
+command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$missing postgresql"
 if [ -n "$missing" ]; then
   $SUDO apt-get update -q
   # shellcheck disable=SC2086

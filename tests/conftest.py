@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,23 @@ def truncated_mp3(media_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def truncated_wav(media_dir: Path) -> Path:
     return _truncated(media_dir, ".wav")
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[object]:
+    """A real redis-server on a free loopback port for the session (tests/servers.py)."""
+    from servers import RedisServer
+
+    server = RedisServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[object]:
+    """A throw-away PostgreSQL cluster on a free loopback port for the session (tests/servers.py)."""
+    from servers import PostgresServer
+
+    server = PostgresServer().start()
+    yield server
+    server.stop()

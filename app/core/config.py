@@ -71,6 +71,17 @@ class Settings(BaseSettings):
             ``captioning.pipeline.analyze``); lets a deployment plug in another pipeline.
         log_format: "json" (one JSON object a line, with ``job_id``) or "text".
         log_level: Python logging level name.
+        backend: "embedded" (SQLite job store, local worker processes, local disk: nothing to install) or
+            "distributed" (PostgreSQL job store, a Dramatiq queue on Redis, ``soundcue worker`` processes on
+            any machine, ``data_dir`` on a volume every machine mounts); see docs/deploy.md.
+        database_url: PostgreSQL URL of the distributed job store (``postgresql://user:pw@host:5432/db``).
+        redis_url: Redis URL of the distributed queue (``redis://host:6379/0``).
+        queue_name: the queue's name (letters, digits, ``._-``); deployments sharing one Redis use their own.
+        worker_threads: jobs one ``soundcue worker`` process runs at once.
+        worker_lost_after_s: a distributed worker silent (no heartbeat) this long is taken for dead: its job
+            is re-queued (or failed after ``max_attempts`` runs). Heartbeats are sent 4 times in that time.
+        requeue_after_s: a distributed job still queued this long while the queue holds no message is sent
+            again (a message lost with a Redis restart; the worker's claim drops duplicates).
     """
 
     model_config = SettingsConfigDict(env_prefix="SOUNDCUE_", extra="ignore", frozen=True)
@@ -104,6 +115,13 @@ class Settings(BaseSettings):
     analyzer: str = Field(default="captioning.pipeline:analyze", pattern=r"^[\w.]+:\w+$")
     log_format: Literal["json", "text"] = "json"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    backend: Literal["embedded", "distributed"] = "embedded"
+    database_url: str | None = Field(default=None, pattern=r"^postgres(ql)?://")
+    redis_url: str | None = Field(default=None, pattern=r"^rediss?://")
+    queue_name: str = Field(default="soundcue-jobs", pattern=r"^[a-zA-Z_][a-zA-Z0-9._-]{0,99}$")
+    worker_threads: int = Field(default=1, ge=1, le=64)
+    worker_lost_after_s: float = Field(default=30.0, ge=1.0)
+    requeue_after_s: float = Field(default=60.0, gt=0)
 
     @field_validator("api_keys", "cors_origins", mode="before")
     @classmethod
@@ -146,6 +164,15 @@ class Settings(BaseSettings):
                 "no API keys configured: set SOUNDCUE_API_KEYS=key1,key2 (or start with --no-auth / "
                 "SOUNDCUE_NO_AUTH=1 for local use only)"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _backend_configured(self) -> Settings:
+        if self.backend == "distributed":
+            missing = [v for v, value in (("SOUNDCUE_DATABASE_URL", self.database_url),
+                                          ("SOUNDCUE_REDIS_URL", self.redis_url)) if not value]
+            if missing:
+                raise ValueError(f"the distributed backend needs {' and '.join(missing)} (see docs/deploy.md)")
         return self
 
     @field_validator("public_url")

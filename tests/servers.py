@@ -1,0 +1,132 @@
+"""Real Redis and PostgreSQL servers for the distributed-backend tests (Debian's redis-server and postgresql,
+installed by scripts/install_test_deps.sh), each started on a free loopback port in its own temporary
+directory and stopped at the end. Nothing assumes a server is already running.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_port(port: int, proc: subprocess.Popen[bytes], what: str, log: Path, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"{what} did not listen on port {port} within {timeout_s} s")
+
+
+def _stop(proc: subprocess.Popen[bytes] | None) -> None:
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+class RedisServer:
+    """``redis-server`` on 127.0.0.1:<free port>, no persistence, its files in a temporary directory."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.dir = Path(tempfile.mkdtemp(prefix="soundcue-redis-"))
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> RedisServer:
+        exe = shutil.which("redis-server")
+        if exe is None:
+            raise RuntimeError("redis-server is not installed (run scripts/install_test_deps.sh)")
+        log = self.dir / "redis.log"
+        self.proc = subprocess.Popen(
+            [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.dir), "--save", "",
+             "--appendonly", "no", "--daemonize", "no"],
+            stdout=log.open("ab"), stderr=subprocess.STDOUT,
+        )
+        _wait_port(self.port, self.proc, "redis-server", log)
+        return self
+
+    def stop(self) -> None:
+        _stop(self.proc)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _pg_bin(name: str) -> str:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}")) or [shutil.which(name) or ""]
+    if not found[-1]:
+        raise RuntimeError("PostgreSQL is not installed (run scripts/install_test_deps.sh)")
+    return found[-1]
+
+
+class PostgresServer:
+    """A throw-away PostgreSQL cluster (initdb) on 127.0.0.1:<free port>, trust authentication, no fsync.
+
+    PostgreSQL refuses to run as root: as root the cluster belongs to Debian's ``postgres`` user.
+    """
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="soundcue-pg-"))
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._prefix: list[str] = []
+        if os.geteuid() == 0:
+            user = pwd.getpwnam("postgres")
+            os.chown(self.dir, user.pw_uid, user.pw_gid)
+            self._prefix = ["runuser", "-u", "postgres", "--"]
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def start(self) -> PostgresServer:
+        data = self.dir / "data"
+        log = self.dir / "postgres.log"
+        subprocess.run([*self._prefix, _pg_bin("initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
+                        "--no-sync", "-E", "UTF8"], check=True, capture_output=True)
+        self.proc = subprocess.Popen(
+            [*self._prefix, _pg_bin("postgres"), "-D", str(data), "-p", str(self.port), "-k", str(self.dir),
+             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
+             "-c", "full_page_writes=off", "-c", "max_connections=200"],
+            stdout=log.open("ab"), stderr=subprocess.STDOUT,
+        )
+        _wait_port(self.port, self.proc, "postgres", log)
+        deadline = time.monotonic() + 30
+        while True:  # the port opens a moment before the server accepts logins
+            try:
+                with psycopg.connect(self.url(), connect_timeout=2):
+                    return self
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+    def create_database(self, name: str) -> str:
+        """A new empty database; returns its URL."""
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+        return self.url(name)
+
+    def stop(self) -> None:
+        _stop(self.proc)
+        shutil.rmtree(self.dir, ignore_errors=True)
