@@ -61,6 +61,39 @@ def serve(
                 access_log=False, log_config=None)
 
 
+def worker(
+    threads: Annotated[
+        int | None, typer.Option(help="Jobs this process runs at once (default: SOUNDCUE_WORKER_THREADS or 1).",
+                                 min=1, max=64)
+    ] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="The shared volume, mounted at the same path as on the API machines "
+                                       "(default: SOUNDCUE_DATA_DIR).")
+    ] = None,
+) -> None:
+    """Run a worker of the distributed backend on this machine (SOUNDCUE_BACKEND=distributed, with
+    SOUNDCUE_DATABASE_URL, SOUNDCUE_REDIS_URL and SOUNDCUE_DATA_DIR as on the API; see docs/deploy.md).
+    SIGTERM hands its running jobs back to the queue."""
+    from app.core.config import ConfigError, load_settings
+
+    overrides: dict[str, Any] = {"no_auth": True}  # a worker answers no HTTP: API keys are the API's concern
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    try:
+        settings = load_settings(**overrides)
+    except ConfigError as e:
+        _err(str(e))
+        raise typer.Exit(EXIT_REFUSED) from e
+    if settings.backend != "distributed":
+        _err("soundcue worker runs jobs of the distributed backend: set SOUNDCUE_BACKEND=distributed, "
+             "SOUNDCUE_DATABASE_URL and SOUNDCUE_REDIS_URL (the embedded backend's workers are started by "
+             "soundcue serve)")
+        raise typer.Exit(EXIT_REFUSED)
+    from app.backends.dworker import worker_main
+
+    raise typer.Exit(worker_main(settings, threads))
+
+
 def submit(
     source: Annotated[str, typer.Argument(help="A local video/audio file (uploaded) or an http(s) URL.")],
     server: Annotated[str, typer.Option(envvar="SOUNDCUE_SERVER", help="The soundcue server.")] = (
@@ -157,11 +190,13 @@ def _follow(sc: Any, job_id: str, *, quiet: bool) -> Any:
 def register(typer_app: typer.Typer) -> None:
     """Add ``serve`` and ``submit`` to the soundcue command line."""
     typer_app.command("serve")(serve)
+    typer_app.command("worker")(worker)
     typer_app.command("submit")(submit)
 
 
 def main() -> None:
-    """Run the ``soundcue`` command line: ``caption``, ``check-captions``, ``audit``, ``serve``, ``submit``."""
+    """Run the ``soundcue`` command line: ``caption``, ``check-captions``, ``audit``, ``serve``, ``worker``,
+    ``submit``."""
     from captioning import cli
 
     cli.configure_logging()
