@@ -17,7 +17,7 @@ import scipy.signal
 
 from captioning.foley.cache import OneShotCache, SoundKey
 from captioning.foley.score import Voice, stable_seed
-from captioning.foley.synth import FAMILIES, LN1000, Params, Stream, _Filter
+from captioning.foley.synth import FAMILIES, LN1000, Params, Stream
 from captioning.foley.tables import Profile
 
 if TYPE_CHECKING:
@@ -119,6 +119,10 @@ class LoopedPool:
         self.seg = int(SEGMENT_S * sr)
         self.xf = int(CROSSFADE_S * sr)
         self.hop = self.seg - self.xf
+        u = np.arange(self.seg, dtype=np.float64)
+        self.rise = np.sin(0.5 * np.pi * np.clip(u / self.xf, 0, 1))  # window of a segment after the first
+        self.whole = self.rise * np.cos(0.5 * np.pi * np.clip((u - self.hop) / self.xf, 0, 1))
+        self.first = np.cos(0.5 * np.pi * np.clip((u - self.hop) / self.xf, 0, 1))
         self.seed = seed
         self.pos = 0
         self._offsets: dict[int, int] = {}
@@ -145,11 +149,7 @@ class LoopedPool:
             lo, hi = max(k0, s0), min(k1, s0 + self.seg)
             if lo >= hi:
                 continue
-            u = np.arange(lo - s0, hi - s0, dtype=np.float64)
-            w = np.ones(hi - lo)
-            if j > 0:
-                w *= np.sin(0.5 * np.pi * np.clip(u / self.xf, 0, 1))
-            w *= np.cos(0.5 * np.pi * np.clip((u - self.hop) / self.xf, 0, 1))
+            w = (self.whole if j > 0 else self.first)[lo - s0:hi - s0]
             o = self._offset(j)
             out[lo - k0:hi - k0] += self.pool[o + lo - s0:o + hi - s0] * w[:, None]
         self.pos = k1
@@ -210,7 +210,10 @@ class _Playing:
         assert self.stream is not None
         x = self.stream.render(n)
         k = self.pos + np.arange(n)
-        g = _fade((k + 1) / self.fade_in) * _fade((self.length - k) / self.fade_out)
+        if self.pos + 1 >= self.fade_in and self.length - (self.pos + n) >= self.fade_out:
+            g = np.ones(n)
+        else:
+            g = _fade((k + 1) / self.fade_in) * _fade((self.length - k) / self.fade_out)
         if self.env is not None:
             t = k / self.sr * 20.0  # ENVELOPE_RATE_HZ
             g = g * np.interp(t, np.arange(self.env.shape[0]), self.env)
@@ -287,6 +290,19 @@ class Reverb:
         return out
 
 
+class _RowFilter:
+    """A stateful SOS filter run along contiguous rows (channels, n): faster than along axis 0."""
+
+    def __init__(self, sos: np.ndarray, channels: int) -> None:
+        self.sos = sos
+        self.zi = np.zeros((sos.shape[0], channels, 2))
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        y, self.zi = scipy.signal.sosfilt(self.sos, np.ascontiguousarray(x.T), axis=-1, zi=self.zi)
+        out: np.ndarray = y.T
+        return out
+
+
 def mix_blocks(voices: Sequence[Voice], n_total: int, *, sample_rate: int, channels: int, profile: Profile,
                cache: OneShotCache, music: MusicBed | None = None) -> Iterator[np.ndarray]:
     """The mix before loudness normalisation, in blocks of BLOCK samples (the last one shorter), float64
@@ -294,10 +310,10 @@ def mix_blocks(voices: Sequence[Voice], n_total: int, *, sample_rate: int, chann
     sr = sample_rate
     eq_rows = [_shelf(k, f, g, sr) for k, f, g in (("low", 120.0, profile.low_shelf_db),
                                                    ("high", 6000.0, profile.high_shelf_db)) if g]
-    eq = _Filter(np.vstack(eq_rows), channels) if eq_rows else None
+    eq = _RowFilter(np.vstack(eq_rows), channels) if eq_rows else None
     reverb = Reverb(profile.reverb_s, sr, channels, stable_seed("reverb", profile.name)) \
         if profile.reverb_mix > 0 else None
-    band_limit = _Filter(scipy.signal.butter(6, 0.4 * sr, fs=sr, output="sos"), channels)
+    band_limit = _RowFilter(scipy.signal.butter(6, 0.4 * sr, fs=sr, output="sos"), channels)
     pending = list(voices)
     nxt = 0
     playing: list[_Playing] = []

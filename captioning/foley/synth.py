@@ -293,18 +293,19 @@ def burst(p: Params, sr: int, rng: np.random.Generator, shape: Shape) -> np.ndar
 FOOTSTEP_DEFAULTS: dict[str, Param] = {
     **{k: MODAL_DEFAULTS[k] for k in MATERIAL_KEYS}, "material": "",
     "step_lp_hz": 3000.0, "step_hp_hz": 70.0, "step_decay_ms": 35.0, "step_grit": 0.0, "step_body_hz": 90.0,
-    "toe_delay_ms": 85.0, "toe_gain": 0.55, "shoe_hardness": 0.5, "body_gain": 0.5, "scuff_gain": 0.12,
+    "toe_delay_ms": 85.0, "toe_gain": 0.55, "shoe_hardness": 0.5, "body_gain": 0.9, "scuff_gain": 0.12,
 }
 
 
 def _contact(n: int, sr: int, rng: np.random.Generator, p: Params, shape: Shape, *, bright: float,
              decay_s: float) -> np.ndarray:
     hard = p.f("shoe_hardness")
-    y = rng.standard_normal(n) * _attack_decay(n, sr, (0.0004 + 0.003 * (1 - hard)) * shape.attack, decay_s)
-    y = _filter(y, sr=sr, lp=p.f("step_lp_hz") * (0.5 + hard) * bright * shape.pitch, hp=p.f("step_hp_hz"))
+    # the sole meets the floor over a few ms (a soft sole takes longer), the floor's response decays
+    y = rng.standard_normal(n) * _attack_decay(n, sr, (0.0015 + 0.004 * (1 - hard)) * shape.attack, decay_s)
+    y = _filter(y, sr=sr, lp=p.f("step_lp_hz") * (0.6 + 0.4 * hard) * bright * shape.pitch, hp=p.f("step_hp_hz"))
     y /= float(np.abs(y).max(initial=0.0)) or 1.0
     body = np.sin(2 * np.pi * p.f("step_body_hz") * shape.pitch * np.arange(n) / sr + 0.4)
-    y += p.f("body_gain") * (1.0 - 0.5 * hard) * body * _attack_decay(n, sr, 0.002, decay_s * 1.3)
+    y += p.f("body_gain") * (1.0 - 0.3 * hard) * body * _attack_decay(n, sr, 0.004, decay_s * 2.5)
     grit = p.f("step_grit")
     if grit > 0:
         count = rng.poisson(grit * 35)
@@ -337,7 +338,8 @@ def footstep(p: Params, sr: int, rng: np.random.Generator, shape: Shape) -> np.n
 
 SHATTER_DEFAULTS: dict[str, Param] = {
     "impact_f0_hz": 1900.0, "shards": 70.0, "spread_s": 0.35, "shard_lo_hz": 2500.0, "shard_hi_hz": 11000.0,
-    "shard_s": 0.08, "crack_gain": 0.9, "shard_gain": 0.6, "impact_gain": 0.7, "tinkle_s": 1.0, "max_s": 2.5,
+    "shard_s": 0.08, "crack_gain": 0.9, "crack_s": 0.03, "shard_gain": 0.6, "impact_gain": 0.7, "tinkle_s": 1.0,
+    "max_s": 2.5,
 }
 _GLASS_RATIOS = np.array([1.0, 2.32, 4.25, 6.63, 9.38])
 
@@ -351,8 +353,9 @@ def shatter(p: Params, sr: int, rng: np.random.Generator, shape: Shape) -> np.nd
     ok = freqs < 0.45 * sr
     y += p.f("impact_gain") * _decaying_modes(freqs[ok], (0.8 ** np.arange(5))[ok], (0.5 * shape.decay
                                               * (_GLASS_RATIOS ** -0.6))[ok], rng.uniform(0.3, 2.8, 5)[ok], n, sr)
-    crack_n = int(0.05 * sr)
-    crack = _filter(rng.standard_normal(crack_n) * _attack_decay(crack_n, sr, 0.0002, 0.03), sr=sr, hp=1200.0)
+    crack_s = p.f("crack_s") * shape.decay
+    crack_n = min(n, int(crack_s * 1.5 * sr) + 1)
+    crack = _filter(rng.standard_normal(crack_n) * _attack_decay(crack_n, sr, 0.0002, crack_s), sr=sr, hp=1200.0)
     y[:crack_n] += p.f("crack_gain") * crack / (float(np.abs(crack).max(initial=0.0)) or 1.0)
     count = int(p.f("shards"))
     spread = p.f("spread_s") * shape.decay
@@ -726,10 +729,11 @@ class ToneStream(_Chunked):
 
 TEXTURE_DEFAULTS: dict[str, Param] = {
     "color": "pink", "bed_gain": 1.0, "lp_hz": 0.0, "hp_hz": 0.0, "band_hz": 0.0, "band_q": 1.0,
-    "band_sweep": 0.0, "gust_hz": 0.0, "gust_depth": 0.0, "babble_hz": 0.0, "babble_depth": 0.0,
+    "band_sweep": 0.0, "gust_hz": 0.0, "gust_depth": 0.0, "gust_power": 1.0, "babble_hz": 0.0,
+    "babble_depth": 0.0,
     "grain_rate": 0.0, "grain_lo_hz": 2000.0, "grain_hi_hz": 6000.0, "grain_decay_ms": 6.0, "grain_gain": 0.0,
     "crackle_rate": 0.0, "crackle_gain": 0.0, "crackle_hp_hz": 800.0, "crackle_lp_hz": 0.0,
-    "crackle_decay_ms": 1.5, "crackle_cluster": 0.0, "bubble_rate": 0.0, "bubble_lo_hz": 300.0,
+    "crackle_decay_ms": 1.5, "crackle_cluster": 0.0, "crackle_tail": 2.2, "bubble_rate": 0.0, "bubble_lo_hz": 300.0,
     "bubble_hi_hz": 1500.0, "bubble_rise": 0.15, "bubble_decay_ms": 25.0, "bubble_gain": 0.0, "width": 1.0,
     "length_s": 1.0,
 }
@@ -809,7 +813,8 @@ class TextureStream(_Chunked):
             noise = f(noise)
         gust = None
         if self.gust is not None:
-            gust = 1.0 - p.f("gust_depth") * (0.5 - 0.5 * self.gust.next(n))
+            # gust_power > 1 keeps the level low most of the time with bursts (a hand brushing leaves)
+            gust = 1.0 - p.f("gust_depth") * (1.0 - (0.5 + 0.5 * self.gust.next(n)) ** p.f("gust_power"))
         if self.bands:
             mix = np.zeros_like(noise)
             pos = self.gust2.next(n) if self.gust2 is not None else np.zeros(n)
@@ -822,8 +827,6 @@ class TextureStream(_Chunked):
                 mix += flt(noise) * w[:, None]
             noise = 0.5 * noise + mix * 3.0
         y = p.f("bed_gain") * _widen(noise, self.shape.width * p.f("width"))
-        if gust is not None:
-            y *= gust[:, None]
         if self.babble is not None:
             y *= (1.0 - p.f("babble_depth") * (0.5 - 0.5 * self.babble.next(n)))[:, None]
         if self.drops:
@@ -835,7 +838,10 @@ class TextureStream(_Chunked):
             y += p.f("grain_gain") * 0.25 * drops
         if self.crackle_filters:
             density = np.maximum(0.05, 1.0 + p.f("crackle_cluster") * 2.0 * self.cluster.next(n))
-            imp = self._impulses(n, p.f("crackle_rate"), lambda c: rng.pareto(2.2, c) * rng.choice((-1.0, 1.0), c),
+            # Pareto amplitudes: a heavy tail (small crackle_tail) gives fire's occasional loud pops, a light
+            # one the even grains of rustling and scraping
+            tail = p.f("crackle_tail")
+            imp = self._impulses(n, p.f("crackle_rate"), lambda c: rng.pareto(tail, c) * rng.choice((-1.0, 1.0), c),
                                  density)
             c = self.crackle_decay(imp)
             for f in self.crackle_filters:
@@ -843,6 +849,8 @@ class TextureStream(_Chunked):
             y += p.f("crackle_gain") * 0.6 * c
         if p.f("bubble_gain") > 0 and p.f("bubble_rate") > 0:
             y += p.f("bubble_gain") * self._bubbles(n)
+        if gust is not None:  # the gust (wind speed, a hand's movement) drives the bed and the grains alike
+            y *= gust[:, None]
         return y
 
     def _bubbles(self, n: int) -> np.ndarray:
@@ -875,6 +883,7 @@ ROTOR_DEFAULTS: dict[str, Param] = {
     "pulse_jitter": 0.25, "res_hz": (110.0, 380.0, 1200.0), "res_q": (4.0, 5.0, 3.0),
     "res_gain": (1.0, 0.6, 0.3), "harm_gain": 0.4, "harmonics": 6.0, "noise_gain": 0.2,
     "noise_lp_hz": 2500.0, "whine_ratio": 0.0, "whine_gain": 0.0, "width": 0.3, "length_s": 1.0,
+    "pulse_lp_ratio": 6.0,
 }
 
 
@@ -894,6 +903,8 @@ class RotorStream(_Chunked):
             b, a = scipy.signal.iirpeak(min(f * shape.pitch, 0.45 * sr), q, fs=sr)
             self.res.append((_Lfilter(b, a, 1), float(g)))
         self.noise_lp = _Filter(_sos("lowpass", p.f("noise_lp_hz") * shape.pitch, sr), 2)
+        # each firing is a smooth pressure pulse (a few ms), not a click: low-pass the impulse train
+        self.pulse_lp = _Filter(_sos("lowpass", min(p.f("pulse_lp_ratio") * self.fire_hz, 0.4 * sr), sr), 1)
         self.harm_amp = rng.uniform(0.5, 1.0, int(p.f("harmonics")))
         self.last_amp = 1.0
 
@@ -901,11 +912,12 @@ class RotorStream(_Chunked):
         p, sr, rng = self.p, self.sr, self.rng
         f = self.fire_hz * (1 + p.f("rpm_wobble") * self.wobble.next(n))
         cyc = self.phase + np.cumsum(f) / sr
-        self.phase = float(cyc[-1] % 1.0) + 0.0
+        self.phase = float(cyc[-1] % 2.0)  # mod 2: the half-order harmonics need the cycle's parity
         whole = np.floor(cyc)
         fires = np.flatnonzero(np.diff(np.concatenate([[np.floor(cyc[0] - f[0] / sr)], whole])) > 0)
         pulses = np.zeros((n, 1))
         pulses[fires, 0] = 1.0 + p.f("pulse_jitter") * rng.standard_normal(fires.shape[0])
+        pulses = self.pulse_lp(pulses) * (sr / (p.f("pulse_lp_ratio") * self.fire_hz))
         body = np.zeros((n, 1))
         for flt, g in self.res:
             body += g * flt(pulses)
