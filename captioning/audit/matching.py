@@ -55,12 +55,13 @@ class SoundMatcher:
         if entry is not None:
             texts += [entry.caption_abrupt, entry.caption_sustained]
         texts += list(event.audioset[:EVENT_AUDIOSET_NAMES])
-        return list(dict.fromkeys(t.lower().strip() for t in texts if t and t.strip()))
+        found = list(dict.fromkeys(t.lower().strip() for t in texts if t and t.strip()))
+        return found or [event.label.replace("_", " ")]
 
     def description_texts(self, description: str) -> list[str]:
         """The texts a cue's description is read as: itself in lower case, plus its English gloss if any."""
         text = "music" if description.startswith("music:") else description  # lyrics: music is playing
-        base = " ".join(text.lower().split())
+        base = " ".join(text.lower().split()) or "sound"
         glossed = [g for g in (self.lexicon.gloss(fold(w)) for w in words(base)) if g]
         return list(dict.fromkeys([base, " ".join(glossed)] if glossed else [base]))
 
@@ -79,12 +80,13 @@ class SoundMatcher:
         index = {t: i for i, t in enumerate(vocab)}
         vecs = self.embed(vocab)  # (n_texts, dim)
         sims = vecs @ vecs.T  # (n_texts, n_texts)
-        d_rows = [[index[t] for t in ts] for ts in d_texts]
-        e_cols = [[index[t] for t in ts] for ts in e_texts]
-        for i, rows in enumerate(d_rows):
-            block = sims[rows]  # (n_desc_texts, n_texts)
-            for j, cols in enumerate(e_cols):
-                out[i, j] = block[:, cols].max()
+        d_flat = [index[t] for ts in d_texts for t in ts]
+        e_flat = [index[t] for ts in e_texts for t in ts]
+        d_starts = np.cumsum([0] + [len(ts) for ts in d_texts[:-1]])  # where each description's texts begin
+        e_starts = np.cumsum([0] + [len(ts) for ts in e_texts[:-1]])
+        pairs = sims[np.ix_(d_flat, e_flat)]  # (n_description_texts, n_event_texts)
+        best = np.maximum.reduceat(np.maximum.reduceat(pairs, d_starts, axis=0), e_starts, axis=1)
+        out[:] = best  # (n_descriptions, n_events)
         return out
 
     def _vocabulary_vectors(self) -> np.ndarray:
