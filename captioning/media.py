@@ -11,6 +11,7 @@ with 2 s of silence, a hole in its timestamps becomes silence, overlapping times
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import math
@@ -52,6 +53,9 @@ UNUSED_CHANNEL_POWER = 1e-4
 FIRST_PACKET_SCAN = 20000
 #: A stream start this far (s) from its first packet's timestamp was filled in by FFmpeg, not read.
 FILLED_IN_S = 0.1
+#: Video frames larger than this (pixels, width x height) are not decoded for analysis: 8192x8192, above
+#: 8K (7680x4320); one such frame is 100 MB as decoded YUV 4:2:0, and the decoder holds a few at a time.
+MAX_FRAME_PIXELS = 8192 * 8192
 #: Dispositions of audio tracks that are not the programme sound (picked only when asked for).
 SECONDARY_AUDIO = frozenset({"comment", "visual_impaired", "hearing_impaired", "descriptions", "karaoke",
                              "lyrics"})
@@ -95,7 +99,7 @@ def probe(path: str | Path, *, audio_stream: int | None = None) -> MediaInfo:
             duration = _declared_end(container, origin)
             fmt = container.format.name
     except av.FFmpegError as e:
-        raise MediaDecodeError(f"{p}: not a readable media file ({_reason(e)})") from e
+        raise MediaDecodeError(f"{p}: not a readable media file ({_reason(e)}{_ffmpeg_says(p)})") from e
     if duration is None:
         known = [(s.start or 0.0) + s.duration for s in streams if s.duration]
         duration = max(known) if known else 0.0
@@ -208,6 +212,23 @@ def _wav_declared_seconds(path: Path) -> float | None:
             f.seek(size + (size & 1), os.SEEK_CUR)
 
 
+def _ffmpeg_says(path: Path) -> str:
+    """What FFmpeg logged when it refused to open ``path`` ("; FFmpeg: ..."), or "".
+
+    Its error codes can mislead ("Device or resource busy" for a picture size it rejects), its log says why;
+    PyAV keeps FFmpeg's log off, so it is switched on (errors only) for one more attempt.
+    """
+    before = av.logging.get_level()
+    try:
+        av.logging.set_level(av.logging.ERROR)
+        with av.logging.Capture(local=True) as logs, contextlib.suppress(av.FFmpegError):
+            av.open(str(path)).close()
+    finally:
+        av.logging.set_level(before)
+    said = [msg.strip() for level, _, msg in logs if level <= av.logging.ERROR and msg.strip()]
+    return f"; FFmpeg: {said[-1]}" if said else ""
+
+
 def _reason(e: Exception) -> str:
     msg = getattr(e, "strerror", None) or str(e)
     return str(msg).rstrip(".")
@@ -285,6 +306,8 @@ def iter_media(
         raise NoAudioStreamError(f"{info.path}: no audio stream (streams: "
                                  f"{', '.join(s.type for s in info.streams) or 'none'})")
     picture = info.video if video else None
+    if picture is not None and (picture.width or 0) * (picture.height or 0) > MAX_FRAME_PIXELS:
+        raise MediaDecodeError(_too_large(info.path, picture.width or 0, picture.height or 0))
     chunk_len = int(round(chunk_s * sample_rate))
     pending: list[np.ndarray] = []  # each shape=(1, n) mono or (3, n) mono, left, right
     pending_n = 0
@@ -334,6 +357,7 @@ class _VideoOut:
 
     def __init__(self, container: av.container.InputContainer, stream: StreamInfo | None, origin: float,
                  short_side: int) -> None:
+        self.name = container.name
         self.index = stream.index if stream is not None else None
         self.origin = origin
         self.short_side = short_side
@@ -362,6 +386,8 @@ class _VideoOut:
         t = _seconds(f.pts, f.time_base)
         if t is None or f.width <= 0 or f.height <= 0:
             return
+        if f.width * f.height > MAX_FRAME_PIXELS:  # the stream grew past its declared size
+            raise MediaDecodeError(_too_large(self.name, f.width, f.height))
         scale = min(1.0, self.short_side / min(f.width, f.height))
         w = max(2, int(round(f.width * scale / 2)) * 2)
         h = max(2, int(round(f.height * scale / 2)) * 2)
@@ -391,6 +417,11 @@ class _VideoOut:
     def take(self) -> Iterator[VideoFrame]:
         out, self.ready = self.ready, []
         yield from out
+
+
+def _too_large(path: str, width: int, height: int) -> str:
+    return (f"{path}: its video frames are {width}x{height} pixels, more than the visual analysis decodes "
+            f"({MAX_FRAME_PIXELS // 1_000_000} megapixels, e.g. 8192x8192); analyse its sound alone (--no-visual)")
 
 
 def _chunk(start: float, rows: np.ndarray) -> AudioChunk:

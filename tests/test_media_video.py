@@ -6,11 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from media_factory import SR, knock, noise_floor, place
+from media_factory import SR, Track, knock, noise_floor, place, write_media
 from video_factory import write_frames
 
 from captioning.analysis.types import ANALYSIS_SHORT_SIDE, VideoFrame
-from captioning.media import AudioChunk, iter_media, probe
+from captioning.errors import MediaDecodeError
+from captioning.media import ANALYSIS_SAMPLE_RATE, MAX_FRAME_PIXELS, AudioChunk, iter_media, probe
 
 
 def _gradient(i: int, t: float) -> np.ndarray:
@@ -83,3 +84,37 @@ def test_frames_do_not_pile_up_ahead_of_the_audio(tmp_path: Path) -> None:
         worst = max(worst, run)
     assert worst <= 50, worst
     assert SR > 0
+
+
+def _y4m(path: Path, width: int, height: int) -> Path:
+    """An uncompressed YUV4MPEG2 stream whose header declares ``width`` x ``height``, with two frames of a few
+    bytes (what a damaged or hostile file can declare: no decoder should allocate for it)."""
+    with path.open("wb") as f:
+        f.write(f"YUV4MPEG2 W{width} H{height} F25:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(2):
+            f.write(b"FRAME\n" + bytes(4096))
+    return path
+
+
+def test_a_stream_declaring_frames_over_the_size_limit_is_refused_before_decoding(tmp_path: Path) -> None:
+    side = 10000  # 100 megapixels: FFmpeg itself would allocate 150 MB a frame
+    assert side * side > MAX_FRAME_PIXELS
+    info = probe(_y4m(tmp_path / "huge.y4m", side, side))
+    assert info.video is not None and (info.video.width, info.video.height) == (side, side)
+    with pytest.raises(MediaDecodeError, match=r"10000x10000 pixels.*--no-visual"):
+        next(iter_media(info, audio=False, video=True))
+
+
+def test_a_frame_size_ffmpeg_cannot_represent_is_named_in_the_error(tmp_path: Path) -> None:
+    with pytest.raises(MediaDecodeError, match="not a readable media file.*100000x100000"):
+        probe(_y4m(tmp_path / "absurd.y4m", 100000, 100000))
+
+
+@pytest.mark.parametrize("suffix", [".mp3", ".m4a"])
+def test_cover_art_in_an_audio_file_gives_no_frames(tmp_path: Path, suffix: str) -> None:
+    path = write_media(tmp_path / f"song{suffix}", [Track(place(noise_floor(2.0), knock(), [1.0]))], cover_art=True)
+    info = probe(path)
+    assert info.video is None
+    chunks, frames = _items(path, audio=True, video=True)
+    assert frames == []
+    assert sum(c.samples.size for c in chunks) / ANALYSIS_SAMPLE_RATE == pytest.approx(2.0, abs=0.1)

@@ -64,3 +64,30 @@ def test_audio_only_input_skips_the_visual_stages(knocks_wav: Path) -> None:
     a = analyze(knocks_wav)
     assert not [k for k in a.models if k.startswith("visual")]
     assert all(e.source == "audio" for e in a.events)
+
+
+def test_a_single_frame_video_is_analysed_without_events(tmp_path: Path) -> None:
+    path = write_frames(tmp_path / "one.mp4", _room, [0.0])
+    a = analyze(path)
+    assert "visual_scene" in a.models and a.events == ()
+
+
+def test_cover_art_of_an_audio_file_is_not_analysed_as_pictures(tmp_path: Path) -> None:
+    from media_factory import Track, write_media
+
+    path = write_media(tmp_path / "song.m4a", [Track(place(noise_floor(6.0), knock(), KNOCK_TIMES))], cover_art=True)
+    a = analyze(path)
+    assert not [k for k in a.models if k.startswith("visual")]
+    assert all(e.source == "audio" for e in a.events) and a.events
+
+
+def test_a_video_too_large_to_decode_is_a_clear_error_and_its_sound_can_still_be_asked_for(tmp_path: Path) -> None:
+    from captioning.errors import MediaDecodeError
+
+    path = tmp_path / "huge.y4m"
+    with path.open("wb") as f:  # a header declaring 10000x10000 (100 megapixels) and two tiny frames
+        f.write(b"YUV4MPEG2 W10000 H10000 F25:1 Ip A1:1 C420jpeg\n" + (b"FRAME\n" + bytes(4096)) * 2)
+    with pytest.raises(MediaDecodeError, match="10000x10000.*--no-visual"):
+        analyze(path)
+    with pytest.raises(NoAudioStreamError):  # nothing else to analyse in this one
+        analyze(path, AnalysisOptions(visual=False))
