@@ -1,6 +1,8 @@
 // The audit panel: upload the captions a video already has; the server compares them with the sounds it
-// found and the report lists coverage and the missed sounds, which the timeline marks. Shown only when the
-// server advertises the audit endpoint (/web/config.json features.audit).
+// found (audit.json, schema captioning/data/audit.schema.json) and the page shows the coverage, the missed
+// sounds with a cue to paste, the cues no sound supports, naming disagreements and style problems, and marks
+// the missed sounds on the timeline. Shown only when the server advertises the audit endpoint
+// (/web/config.json features.audit).
 
 import { clock } from "./timeline.js";
 
@@ -11,19 +13,50 @@ function el(tag, text = null, cls = null) {
   return node;
 }
 
+function pct(ratio) {
+  return `${Math.round((ratio || 0) * 100)}%`;
+}
+
+function table(caption, headers, rows) {
+  const t = el("table");
+  t.append(el("caption", caption));
+  const head = el("tr");
+  for (const h of headers) {
+    const th = el("th", h);
+    th.scope = "col";
+    head.append(th);
+  }
+  const thead = el("thead");
+  thead.append(head);
+  const body = el("tbody");
+  for (const row of rows) {
+    const tr = el("tr");
+    for (const cell of row) {
+      const td = el("td");
+      td.append(cell);
+      tr.append(td);
+    }
+    body.append(tr);
+  }
+  t.append(thead, body);
+  return t;
+}
+
 export class AuditPanel {
   /**
    * @param {object} parts
    * @param {import("./api.js").Api} parts.api
    * @param {HTMLFormElement} parts.form the audit form
    * @param {HTMLElement} parts.report where the report is shown
-   * @param {(ids: string[]) => void} parts.onMissed told the event ids the captions miss
+   * @param {(missed: object[]) => void} parts.onMissed told the missed events (audit.json events)
+   * @param {(seconds: number) => void} parts.onSeek called by the report's time buttons
    */
-  constructor({ api, form, report, onMissed }) {
+  constructor({ api, form, report, onMissed, onSeek }) {
     this.api = api;
     this.form = form;
     this.report = report;
     this.onMissed = onMissed;
+    this.onSeek = onSeek;
     this.job = null;
     this.path = null;
     form.addEventListener("submit", (e) => {
@@ -48,35 +81,73 @@ export class AuditPanel {
     this.report.hidden = false;
     this.report.replaceChildren(el("p", "Auditing…"));
     try {
-      const report = await this.api.upload(path, file, {});
-      this.show(report);
+      this.show(await this.api.upload(path, file, {}));
     } catch (e) {
       this.report.replaceChildren(el("p", `The audit failed: ${e.message}`, "missed-label"));
     }
     this.report.focus();
   }
 
+  timeButton(seconds, what) {
+    const b = el("button", clock(seconds));
+    b.type = "button";
+    b.setAttribute("aria-label", `Go to ${what} at ${clock(seconds)}`);
+    b.addEventListener("click", () => this.onSeek(seconds));
+    return b;
+  }
+
   show(report) {
+    const s = report.summary || {};
     const missed = Array.isArray(report.missed) ? report.missed : [];
-    const coverage = report.coverage && typeof report.coverage === "object" ? report.coverage.overall
-      : report.coverage;
     const parts = [el("h4", "Audit report")];
-    if (typeof coverage === "number") {
-      parts.push(el("p", `Your captions cover ${Math.round(coverage * 100)}% of the sounds found.`, "figure"));
+    const verdict = s.passed === true ? " (meets the required coverage)"
+      : s.passed === false ? ` (below the required ${pct(s.min_coverage)})` : "";
+    parts.push(el("p", `Your captions cover ${pct(s.coverage)} of the ${s.salient_events} sounds that matter` +
+      `${verdict}: ${s.covered} described, ${s.named_differently} named differently, ${s.missed} missed.`, "figure"));
+
+    if (Array.isArray(report.categories) && report.categories.length) {
+      parts.push(table("Coverage by category", ["Category", "Sounds", "Covered", "Named differently", "Missed",
+        "Coverage"], report.categories.map((c) => [c.category, String(c.salient_events), String(c.covered),
+        String(c.named_differently), String(c.missed), pct(c.coverage)])));
     }
-    parts.push(el("p", missed.length ? `${missed.length} sound${missed.length === 1 ? "" : "s"} missed:`
-      : "No sound is missed."));
+
+    parts.push(el("h5", missed.length ? `Missed sounds (${missed.length})` : "No sound is missed"));
     if (missed.length) {
+      parts.push(table("Missed sounds, with a cue to paste", ["Time", "Sound", "Confidence", "Loudness",
+        "Suggested cue"], missed.map((m) => {
+        const sound = el("span");
+        sound.append(el("strong", "MISSED ", "missed-label"), m.event.caption);
+        return [this.timeButton(m.event.start, m.event.caption), sound, pct(m.event.confidence),
+          `${m.event.loudness} dBFS`, el("code", m.suggested_cue ? m.suggested_cue.vtt : "")];
+      })));
+    }
+
+    const unsupported = Array.isArray(report.unsupported_cues) ? report.unsupported_cues : [];
+    if (unsupported.length) {
+      parts.push(el("h5", `Cues no detected sound supports (${unsupported.length})`));
+      parts.push(table("Cues without a matching sound", ["Time", "Cue", "Nearest sound"], unsupported.map((u) => [
+        this.timeButton(u.cue.start, u.cue.text), u.cue.text,
+        u.nearest ? `${u.nearest.event.caption} (${u.nearest.offset_s > 0 ? "+" : ""}${u.nearest.offset_s} s)` : "none",
+      ])));
+    }
+
+    const naming = Array.isArray(report.naming_disagreements) ? report.naming_disagreements : [];
+    if (naming.length) {
+      parts.push(el("h5", `Named differently (${naming.length})`));
+      parts.push(table("Cues that name a sound otherwise", ["Time", "Your cue", "soundcue heard"], naming.map((n) => [
+        this.timeButton(n.cue.start, n.cue.text), n.cue.text, n.event.caption])));
+    }
+
+    const violations = report.compliance && Array.isArray(report.compliance.violations)
+      ? report.compliance.violations : [];
+    parts.push(el("h5", violations.length ? `Style problems (${violations.length}, ${report.compliance.style})`
+      : "No timing or style problem"));
+    if (violations.length) {
       const list = el("ul");
-      for (const m of missed) {
-        const li = el("li");
-        li.append(el("span", "MISSED ", "missed-label"),
-          `${clock(m.start)}: ${m.caption || m.label}` + (m.suggested_cue ? `; suggested cue: ${m.suggested_cue}` : ""));
-        list.append(li);
-      }
+      for (const v of violations.slice(0, 50)) list.append(el("li", `${clock(v.start)} ${v.rule}: ${v.message}`));
       parts.push(list);
     }
     this.report.replaceChildren(...parts);
-    this.onMissed(missed.map((m) => m.event_id || m.id).filter(Boolean));
+    this.onMissed(missed.map((m) => m.event));
   }
 }

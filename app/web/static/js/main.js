@@ -31,7 +31,8 @@ const video = $("video");
 const timeline = new Timeline($("timeline"), (t) => seek(t));
 const vibrator = new Vibrator(video);
 const sound = new SoundSwitch(video, $("foley-audio"));
-const audit = new AuditPanel({ api, form: $("audit-form"), report: $("audit-report"), onMissed: showMissed });
+const audit = new AuditPanel({ api, form: $("audit-form"), report: $("audit-report"), onMissed: showMissed,
+  onSeek: (t) => { seek(t); video.focus(); } });
 
 // -- messages --------------------------------------------------------------------------------------------
 
@@ -336,7 +337,14 @@ function renderEventRows(events) {
   }
 }
 
-function showMissed(ids) {
+/** Mark the sounds the audit found missing: by event id, else by label and onset (within 50 ms). */
+function showMissed(missed) {
+  const ids = [];
+  for (const m of missed) {
+    const ev = state.events.find((e) => e.id === m.id && e.label === m.label)
+      || state.events.find((e) => e.label === m.label && Math.abs(e.start - m.start) < 0.05);
+    if (ev) ids.push(ev.id);
+  }
   timeline.markMissed(ids);
   for (const tr of $("event-rows").children) {
     const missed = ids.includes(tr.dataset.eventId);

@@ -68,10 +68,13 @@ export class Timeline {
     this.root = root;
     this.onSeek = onSeek;
     this.duration = 0;
-    this.items = [];  // {button, start, end, lane}
+    this.items = [];  // {button, bar, start, end, lane, row}
     this.lanes = [];  // arrays of items, in time order
+    this.tracks = [];  // each lane's track element
+    this.time = 0;
     this.missed = new Set();
     root.addEventListener("keydown", (e) => this.key(e));
+    if (typeof ResizeObserver === "function") new ResizeObserver(() => this.layout()).observe(root);
   }
 
   /**
@@ -86,6 +89,7 @@ export class Timeline {
     this.duration = Math.max(duration || 0, 0.001);
     this.items = [];
     this.lanes = [];
+    this.tracks = [];
     this.root.replaceChildren();
     this.root.append(this.axis());
     const byCategory = new Map();
@@ -120,7 +124,8 @@ export class Timeline {
     const first = this.items[0];
     if (first) first.button.tabIndex = 0;
     this.applyMissed();
-    this.setTime(0);
+    this.time = 0;
+    this.layout();
   }
 
   axis() {
@@ -143,8 +148,6 @@ export class Timeline {
     const row = el("div", { class: `tl-lane ${cls}` });
     row.append(el("div", { class: "tl-name" }, name));
     const track = el("div", { class: "tl-track" });
-    const rows = stack(entries, this.duration * 0.03);
-    track.style.height = `${rows * 1.8}rem`;
     const laneItems = [];
     for (const entry of entries) {
       const button = el("button", {
@@ -152,13 +155,12 @@ export class Timeline {
       });
       if (entry.id) button.dataset.eventId = entry.id;
       button.dataset.start = String(entry.start);
-      button.append(el("span", { class: "glyph", "aria-hidden": "true" }, entry.glyph), entry.text);
-      button.style.left = `${(100 * entry.start) / this.duration}%`;
-      button.style.width = `${(100 * Math.max(0, entry.end - entry.start)) / this.duration}%`;
-      button.style.top = `${entry.row * 1.8 + 0.1}rem`;
+      // the label reads in full; the bar under it spans the sound's own duration
+      const bar = el("span", { class: "tl-dur", "aria-hidden": "true" });
+      button.append(el("span", { class: "glyph", "aria-hidden": "true" }, entry.glyph), entry.text, bar);
       button.title = entry.label;
-      const item = { button, start: entry.start, end: entry.end, id: entry.id || null, kind: entry.kind,
-        baseLabel: entry.label, lane: this.lanes.length };
+      const item = { button, bar, start: entry.start, end: entry.end, id: entry.id || null, kind: entry.kind,
+        baseLabel: entry.label, lane: this.lanes.length, row: 0 };
       button.addEventListener("click", () => {
         this.focusItem(item, false);
         this.onSeek(item.start);
@@ -168,8 +170,34 @@ export class Timeline {
       track.append(button);
     }
     this.lanes.push(laneItems);
+    this.tracks.push(track);
     row.append(track);
     this.root.append(row);
+  }
+
+  /** Place every item in pixels for the current width: labels measured, rows stacked so none hides another. */
+  layout() {
+    const width = this.axisTrack ? this.axisTrack.clientWidth : 0;
+    if (!width) return;
+    const px = (seconds) => (width * seconds) / this.duration;
+    this.lanes.forEach((items, i) => {
+      for (const item of items) {
+        item.button.style.left = `${px(item.start)}px`;
+        item.button.style.minWidth = `${Math.max(px(item.end - item.start), 20)}px`;
+        item.bar.style.width = `${Math.max(px(item.end - item.start), 3)}px`;
+      }
+      const spans = items.map((item) => ({
+        start: item.start,
+        end: item.start + ((item.button.offsetWidth + 4) * this.duration) / width,
+      }));
+      const rows = stack(spans, 0);
+      items.forEach((item, k) => {
+        item.row = spans[k].row;
+        item.button.style.top = `${item.row * 1.8 + 0.1}rem`;
+      });
+      this.tracks[i].style.height = `${rows * 1.8}rem`;
+    });
+    this.setTime(this.time);
   }
 
   hapticLane(cues) {
@@ -217,6 +245,7 @@ export class Timeline {
   }
 
   setTime(seconds) {
+    this.time = seconds;
     if (!this.playhead) return;
     const pct = Math.min(100, Math.max(0, (100 * seconds) / this.duration));
     // the playhead spans the lanes' track column: place it by the axis track's box
