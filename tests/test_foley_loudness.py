@@ -1,0 +1,99 @@
+"""The Foley track's meters and limiter (issue 11): BS.1770-4 loudness streamed in blocks, 4x true peak, limiter."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyloudnorm
+import pytest
+import scipy.signal
+
+from captioning.foley.loudness import LoudnessMeter, TruePeakLimiter, true_peak_dbtp
+
+
+def _program(rate: int, seconds: float, channels: int, seed: int) -> np.ndarray:
+    """Noise whose level jumps every 0.3 s over 40 dB (so both gates matter), with silent stretches."""
+    rng = np.random.default_rng(seed)
+    n = int(rate * seconds)
+    steps = -(-n // int(0.3 * rate))
+    level = np.repeat(10 ** (rng.uniform(-50, -5, (steps, channels)) / 20), int(0.3 * rate), axis=0)[:n]
+    level[int(0.2 * n):int(0.3 * n)] = 0.0
+    return rng.standard_normal((n, channels)) * level
+
+
+@pytest.mark.parametrize(("rate", "channels", "block"), [(48000, 2, 4096), (44100, 2, 1000), (22050, 1, 7777),
+                                                         (48000, 1, 48000)])
+def test_streamed_loudness_equals_pyloudnorm(rate: int, channels: int, block: int) -> None:
+    x = _program(rate, 7.37, channels, seed=rate + channels)
+    meter = LoudnessMeter(rate, channels)
+    for i in range(0, x.shape[0], block):
+        meter.push(x[i:i + block])
+    expected = pyloudnorm.Meter(rate).integrated_loudness(x if channels == 2 else x[:, 0])
+    assert meter.integrated() == pytest.approx(expected, abs=1e-6)
+
+
+def test_silence_and_too_short_input_have_no_loudness() -> None:
+    meter = LoudnessMeter(48000, 2)
+    meter.push(np.zeros((48000, 2)))
+    assert meter.integrated() == -math.inf
+    short = LoudnessMeter(48000, 2)
+    short.push(np.ones((1000, 2)) * 0.1)  # shorter than one 400 ms gating block
+    assert short.integrated() == -math.inf
+
+
+def test_true_peak_sees_the_peak_between_samples() -> None:
+    # a sine at a quarter of the sample rate, sampled 45 degrees off its crests: every sample is at 0.707
+    # of the peak, the waveform between them reaches 1.0 (the classic inter-sample over)
+    rate = 48000
+    n = np.arange(rate)
+    x = np.sin(2 * np.pi * n / 4 + np.pi / 4)
+    assert 20 * np.log10(np.abs(x).max()) == pytest.approx(-3.01, abs=0.02)
+    assert true_peak_dbtp(x, rate) == pytest.approx(0.0, abs=0.1)
+    assert true_peak_dbtp(np.zeros(100), rate) == -math.inf
+
+
+def _limited(x: np.ndarray, rate: int, ceiling: float, block: int) -> np.ndarray:
+    lim = TruePeakLimiter(rate, x.shape[1], ceiling)
+    parts = [lim.process(x[i:i + block]) for i in range(0, x.shape[0], block)]
+    return np.concatenate([*parts, lim.flush()])
+
+
+def _band_limited_bursts(rate: int) -> np.ndarray:
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((rate * 3, 2)) * 0.05
+    for t in (0.5, 1.2, 2.0):
+        i = int(t * rate)
+        x[i:i + 2000] += rng.standard_normal((2000, 2)) * 3.0 * np.exp(-np.arange(2000) / 400)[:, None]
+    sos = scipy.signal.butter(8, 0.4 * rate, fs=rate, output="sos")  # the mixer band-limits like this
+    out: np.ndarray = scipy.signal.sosfilt(sos, x, axis=0)
+    return out
+
+
+@pytest.mark.parametrize("ceiling", [-1.0, -6.0])
+def test_limiter_keeps_every_true_peak_under_the_ceiling(ceiling: float) -> None:
+    rate = 48000
+    x = _band_limited_bursts(rate)
+    y = _limited(x, rate, ceiling, 5000)
+    assert y.shape == x.shape
+    limit = 10 ** (ceiling / 20)
+    assert np.abs(y).max() <= limit
+    assert np.abs(scipy.signal.resample_poly(y, 8, 1, axis=0)).max() <= limit  # an independent, finer look
+
+
+def test_limiter_leaves_quiet_passages_alone_and_does_not_depend_on_block_size() -> None:
+    rate = 48000
+    x = _band_limited_bursts(rate)
+    a = _limited(x, rate, -1.0, 4096)
+    b = _limited(x, rate, -1.0, 999)
+    assert np.allclose(a, b, atol=1e-12)
+    quiet = slice(int(1.7 * rate), int(1.95 * rate))  # long after the burst at 1.2 s has been released
+    assert np.allclose(a[quiet], x[quiet], rtol=1e-9, atol=1e-12)
+
+
+def test_limiter_delay_is_compensated() -> None:
+    rate = 48000
+    x = np.zeros((rate, 1))
+    x[12345, 0] = 0.5  # under the ceiling: passes untouched, at the same sample
+    y = _limited(x, rate, -1.0, 1000)
+    assert np.flatnonzero(y[:, 0])[0] == 12345 and y[12345, 0] == pytest.approx(0.5)
