@@ -141,4 +141,4 @@ def test_a_failed_job_has_nothing_to_audit(server: Server, video_only_mp4: Path)
         assert r.status_code == 202, r.text
         failed = wait_job(http, r.json()["id"])
         assert failed["status"] == "failed"  # no audio, and the stand-in analyzers see no pictures
-        assert "succeeded" in assert_problem(audit(http, failed["id"]), 409, "no-results")["detail"]
+        assert "succeeded" in assert_problem(audit(http, failed["id"]), 404, "no-results")["detail"]

@@ -25,7 +25,6 @@ from app.api.deps import OwnerDep, ServiceState, StateDep
 from app.api.routes.jobs import _PROBLEM, PROBLEMS, validation_problem
 from app.problems import ApiProblem
 from app.schemas import AuditSettings
-from app.worker import job_dir
 
 router = APIRouter(prefix="/jobs", tags=["audit"])
 
@@ -103,17 +102,17 @@ async def _read_form(request: Request) -> tuple[str, bytes, AuditSettings]:
 
 
 def _analysis_of(state: ServiceState, job_id: str, owner: str) -> Any:
-    """The finished job's analysis, from its events.json (404 no such job, 409 not finished or failed)."""
+    """The finished job's analysis, from its events.json (404 no such job or a failed one, 409 not finished)."""
     from captioning.events import Analysis
 
     row = state.store.get(job_id, owner)
     if row is None:
         raise ApiProblem(404, "not-found", f"there is no job {job_id!r} for this API key", title="Job not found")
     if row.status != "succeeded":
-        raise ApiProblem(409, "not-ready" if not row.finished else "no-results",
+        raise ApiProblem(409 if not row.finished else 404, "not-ready" if not row.finished else "no-results",
                          f"the job is {row.status}; a job can be audited once it has succeeded",
                          title="No analysis to audit")
-    path = job_dir(state.settings, row.id) / "results" / "events.json"
+    path = state.results.result_path(row.id, "events.json")
     try:
         return Analysis.from_dict(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError) as e:
@@ -148,7 +147,7 @@ def _audit(analysis: Any, name: str, data: bytes, settings: AuditSettings, fmt: 
                           "text/html": {}, "text/csv": {}},
               "description": "The audit report, as soundcue audit writes it"},
         **PROBLEMS,
-        409: {"description": "The job has not succeeded (yet): there is no analysis to audit", **_PROBLEM},
+        409: {"description": "The job has not finished yet: there is no analysis to audit", **_PROBLEM},
         413: {"description": "Caption file larger than the limit", **_PROBLEM},
         415: {"description": "Not multipart/form-data", **_PROBLEM},
     },
