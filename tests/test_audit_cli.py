@@ -157,3 +157,15 @@ def test_flags_are_the_declared_audit_options() -> None:
         param = params[f"audit__{spec.name}"]
         assert spec.flag in param.opts and param.default == spec.default and param.help == spec.help
     assert "analysis__audio_stream" in params  # the analysis flags of soundcue caption, for a video input
+
+
+def test_the_service_options_are_the_declared_audit_options() -> None:
+    from app.schemas import AuditSettings
+
+    fields = AuditSettings.model_fields
+    api = declared_audit_options("api")
+    assert set(fields) == {s.name for s in api}
+    for spec in api:
+        assert fields[spec.name].default == spec.default and fields[spec.name].description == spec.help
+    assert AuditSettings(collar_s=2.0, style="bbc").to_domain().collar_s == 2.0
+    assert "embedding_model" not in fields  # a server uses its own model setting
