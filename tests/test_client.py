@@ -86,9 +86,9 @@ def test_cli_submit_waits_and_downloads(server: Server, knocks_wav: Path, tmp_pa
 
 
 def test_cli_submit_reports_refusals_in_one_line(server: Server, knocks_wav: Path) -> None:
-    r = soundcue("submit", str(knocks_wav), "--server", server.url, "--api-key", KEY_A, "--outputs", "audio")
+    r = soundcue("submit", str(knocks_wav), "--server", server.url, "--api-key", KEY_A, "--outputs", "subtitles")
     assert r.returncode == 2
-    assert r.stderr.count("\n") == 1 and "not implemented yet" in r.stderr and "Traceback" not in r.stderr
+    assert r.stderr.count("\n") == 1 and "outputs" in r.stderr and "Traceback" not in r.stderr
     r = soundcue("submit", "http://127.0.0.1:1/x.mp4", "--server", server.url, "--api-key", KEY_A)
     assert r.returncode == 2 and "refused" in r.stderr.lower()
 
