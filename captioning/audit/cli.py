@@ -159,7 +159,7 @@ def _print_summary(report: Any, captions: Path, video: Path, written: Mapping[st
     typer.echo(f"{captions.name} vs {media}: coverage {s['coverage']:.0%}{verdict}: {s['salient_events']} "
                f"salient sounds, {s['covered']} captioned, {s['named_differently']} under another name, "
                f"{s['missed']} missed; {s['unsupported_cues']} of {s['sound_cues']} sound cues unsupported; "
-               f"{s['violations']} timing/style violations")
+               f"{s['violations']} timing/style violation{'' if s['violations'] == 1 else 's'}")
     for m in report.missed:
         e = m.event.event
         typer.echo(f"  missed {e.start:8.3f} s  {m.suggested_cue.text.replace(chr(10), ' ')}  ({e.label}, "

@@ -120,6 +120,10 @@ def _cell(value: Any) -> str:
     return html.escape(str(value)).replace("\n", "<br>")
 
 
+def _are(n: int) -> str:
+    return f"{n} {'is' if n == 1 else 'are'}"
+
+
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1600px}
 table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:.9em}
@@ -148,10 +152,11 @@ def render_html(report: AuditReport) -> str:
         f"<h1>Caption audit of {html.escape(caps['file'] or 'the captions')} against "
         f"{html.escape(media['file'])}</h1>",
         f"<p>Coverage <b>{s['coverage']:.0%}</b>{verdict}: of {s['salient_events']} salient non-speech sounds, "
-        f"{s['covered']} are captioned, {s['named_differently']} are captioned under another name and "
-        f"{s['missed']} are missed. {s['sound_cues']} of {caps['cues']} cues describe sounds; "
-        f"{s['unsupported_cues']} of them match no detected sound. {s['violations']} timing and style "
-        f"violations ({html.escape(str(d['compliance']['style']))} style).</p>",
+        f"{_are(s['covered'])} captioned, {_are(s['named_differently'])} captioned under another name and "
+        f"{_are(s['missed'])} missed. {s['sound_cues']} of {caps['cues']} cues describe sounds; "
+        f"{s['unsupported_cues']} of them {'matches' if s['unsupported_cues'] == 1 else 'match'} no detected "
+        f"sound. {s['violations']} timing and style violation{'' if s['violations'] == 1 else 's'} "
+        f"({html.escape(str(d['compliance']['style']))} style).</p>",
         f'<img alt="timeline of detected sounds and caption cues" src="data:image/png;base64,{png}">',
         "<h2>Missed sounds</h2>",
         _table(("time (s)", "sound", "category", "confidence", "loudness (dBFS)", "salience", "suggested cue"),
