@@ -1,4 +1,4 @@
-"""The FastAPI application: settings, lifespan (job store, workers, webhooks), middleware, routers.
+"""The FastAPI application: settings, lifespan (the job backend of app/backends, webhooks), middleware, routers.
 
 Run with ``soundcue serve`` or ``uvicorn --factory app.main:create_app``. Settings are validated when
 the app is created, so a bad configuration stops the server before it listens.
@@ -22,15 +22,14 @@ from app import metrics, problems, web
 from app.api.deps import ServiceState, key_hash
 from app.api.main import api_router
 from app.api.routes import health
+from app.backends import open_backend
 from app.core import logging as app_logging
 from app.core.config import ConfigError, Settings, get_settings
 from app.fetch import AddressPolicy, post_json
 from app.noauth import NoAuthGuard
 from app.schemas import AuditUploadForm, FoleyGenerate, JobCreate, JobUploadForm, ProblemDetail
-from app.store import JobStore
 from app.views import job_json
 from app.webhooks import WebhookDispatcher, load_master_secret
-from app.worker import WorkerPool
 
 log = logging.getLogger("soundcue.api")
 
@@ -65,7 +64,8 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
 
     Args:
         settings: validated settings; default: from the environment (:func:`get_settings`).
-        start_workers: start the local worker processes (False: the API only queues jobs).
+        start_workers: start the local worker processes (embedded backend) or the maintenance loop
+            (distributed backend); False: the API only queues jobs.
 
     Raises:
         ConfigError: the environment holds an invalid configuration.
@@ -75,20 +75,20 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        lock = _lock_data_dir(settings)
-        store = JobStore(settings.db_path, retention_s=settings.retention_s)
+        # Two servers must not share one embedded (SQLite) job store; API processes of the distributed backend
+        # share theirs by design.
+        lock = _lock_data_dir(settings) if settings.backend == "embedded" else None
+        backend = open_backend(settings, start_workers=start_workers)
         master = load_master_secret(settings.webhook_secret, settings.data_dir)
-        pool = WorkerPool(settings, store) if start_workers else None
         state = ServiceState(
             settings=settings,
-            store=store,
-            pool=pool,
+            backend=backend,
             key_hashes=tuple(key_hash(k) for k in settings.api_keys),
             webhook_master=master,
         )
         policy = AddressPolicy(tuple(settings.url_allow_cidrs))
         dispatcher = WebhookDispatcher(
-            store,
+            backend.repository,
             master,
             render=lambda row: job_json(row, state.base),
             post=lambda url, body, headers: post_json(
@@ -97,13 +97,14 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
             attempts=settings.webhook_attempts,
             backoff_s=settings.webhook_backoff_s,
         )
-        if pool is not None:
-            pool.start()
+        if backend.runner is not None:
+            backend.runner.start()
         dispatcher.start()
         app.state.soundcue = state
         log.info(
-            "soundcue ready: %d worker(s), data in %s, auth %s",
-            settings.workers,
+            "soundcue ready: %s backend, %s, data in %s, auth %s",
+            settings.backend,
+            f"{settings.workers} worker(s)" if settings.backend == "embedded" else f"queue {settings.queue_name}",
             settings.data_dir,
             "off" if settings.no_auth else "on",
         )
@@ -111,10 +112,9 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
             yield
         finally:
             dispatcher.stop()
-            if pool is not None:
-                pool.stop()
-            store.close()
-            os.close(lock)
+            backend.close()
+            if lock is not None:
+                os.close(lock)
 
     app = FastAPI(title="soundcue", version=_version(), description=DESCRIPTION, lifespan=lifespan,
                   generate_unique_id_function=lambda route: route.name)

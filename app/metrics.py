@@ -59,13 +59,14 @@ class JobCollector(Collector):
         for stage, (count, total) in sorted(store.stage_stats().items()):
             stages.add_metric([stage], count_value=count, sum_value=total)
         yield stages
-        pool = state.pool
-        if pool is not None:
+        runner = state.runner
+        if runner is not None:
             yield GaugeMetricFamily(
-                "soundcue_workers_ready", "Worker processes ready for jobs.", value=pool.ready
+                "soundcue_workers_ready", "Worker processes ready for jobs.", value=runner.ready
             )
             yield CounterMetricFamily(
-                "soundcue_worker_restarts", "Worker processes restarted after exiting.", value=pool.restarts
+                "soundcue_worker_restarts", "Worker processes lost (local ones restarted) since the start.",
+                value=runner.restarts,
             )
 
 

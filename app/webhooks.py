@@ -26,7 +26,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from app.store import JobRow, JobStore
+from app.backends.base import JobRepository
+from app.store import JobRow
 
 log = logging.getLogger("soundcue.webhooks")
 
@@ -123,7 +124,7 @@ class WebhookDispatcher:
 
     def __init__(
         self,
-        store: JobStore,
+        store: JobRepository,
         master: bytes,
         render: Callable[[JobRow], dict[str, Any]],
         post: Callable[[str, bytes, Mapping[str, str]], int],

@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.backends.base import JobRepository
+from app.backends.base import options_hash as options_hash  # moved there (the routes' import); kept here
 from app.core.config import Settings
 from app.problems import ApiProblem, problem_for_exception
 from app.schemas import JobOptions
@@ -77,14 +79,6 @@ class JobAborted(Exception):
     """The worker lost the job (canceled or re-queued) and must stop working on it."""
 
 
-def options_hash(options: JobOptions, limits: Mapping[str, Any], name: str | None = None) -> str:
-    """Hash of everything that changes a job's results (for the result cache), the media's name included:
-    the results name the media as the user did (events.json ``media.path``, haptics.json ``source``)."""
-    relevant = options.model_dump(mode="json", exclude={"enable_cache", "detailed_log"})
-    text = json.dumps({"options": relevant, "limits": dict(limits), "name": name}, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 # ------------------------------------------------------------------------------------------------
 # In the worker process
 # ------------------------------------------------------------------------------------------------
@@ -94,7 +88,7 @@ def options_hash(options: JobOptions, limits: Mapping[str, Any], name: str | Non
 class _Progress:
     """The progress hook handed to the pipeline: throttled writes to the store, stage timings."""
 
-    store: JobStore
+    store: JobRepository
     job_id: str
     lease: str
     base: float = 0.0
@@ -180,7 +174,7 @@ def _load(path: str) -> Callable[..., Any]:
     return fn  # type: ignore[no-any-return]
 
 
-def run_job(store: JobStore, settings: Settings, job: JobRow, lease: str, analyze: Callable[..., Any]) -> str:
+def run_job(store: JobRepository, settings: Settings, job: JobRow, lease: str, analyze: Callable[..., Any]) -> str:
     """Run one claimed job to its end; returns the final status written (or "aborted")."""
     from captioning.errors import MediaError
     from captioning.media import probe

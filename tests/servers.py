@@ -121,11 +121,11 @@ class PostgresServer:
                     raise
                 time.sleep(0.1)
 
-    def create_database(self, name: str) -> str:
-        """A new empty database; returns its URL."""
+    def create_schema(self, name: str) -> str:
+        """A new empty schema (much quicker to make than a database); returns a URL whose connections use it."""
         with psycopg.connect(self.url(), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
-        return self.url(name)
+            conn.execute(f'CREATE SCHEMA "{name}"')  # type: ignore[arg-type]
+        return self.url() + f"?options=-csearch_path%3D{name}"
 
     def stop(self) -> None:
         _stop(self.proc)

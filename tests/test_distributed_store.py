@@ -19,7 +19,7 @@ from app.store import IdempotencyConflict, NewJob
 
 @pytest.fixture()
 def store(postgres_server: Any) -> Iterator[PostgresJobStore]:
-    url = postgres_server.create_database("t_" + secrets.token_hex(6))
+    url = postgres_server.create_schema("t_" + secrets.token_hex(6))
     s = PostgresJobStore(url, retention_s=60)
     yield s
     s.close()

@@ -1,4 +1,5 @@
-"""Request dependencies: the service state, settings, job store and the caller's identity (Bearer key)."""
+"""Request dependencies: the service state (settings and the job backend's interfaces, app/backends), the job
+store and the caller's identity (Bearer key)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from app.backends import Backend, JobQueue, JobRepository, ResultStore, Runner
 from app.core.config import Settings
 from app.problems import ApiProblem
-from app.store import JobStore
-from app.worker import WorkerPool
 
 #: The owner of every job when the server runs with --no-auth.
 ANONYMOUS = "anonymous"
@@ -29,14 +29,32 @@ class ServiceState:
     """Everything the routes need, built once in the app's lifespan."""
 
     settings: Settings
-    store: JobStore
-    pool: WorkerPool | None
+    backend: Backend
     key_hashes: tuple[str, ...]
     webhook_master: bytes
 
     @property
     def base(self) -> str:
         return self.settings.public_url or ""
+
+    @property
+    def store(self) -> JobRepository:
+        """The job records (SQLite or PostgreSQL)."""
+        return self.backend.repository
+
+    @property
+    def queue(self) -> JobQueue:
+        return self.backend.queue
+
+    @property
+    def results(self) -> ResultStore:
+        """Where inputs and result files live."""
+        return self.backend.results
+
+    @property
+    def runner(self) -> Runner | None:
+        """The workers as this process sees them (None: the API only queues jobs)."""
+        return self.backend.runner
 
 
 def get_state(request: Request) -> ServiceState:
@@ -51,12 +69,12 @@ def get_settings(state: StateDep) -> Settings:
     return state.settings
 
 
-def get_store(state: StateDep) -> JobStore:
+def get_store(state: StateDep) -> JobRepository:
     return state.store
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-JobStoreDep = Annotated[JobStore, Depends(get_store)]
+JobStoreDep = Annotated[JobRepository, Depends(get_store)]
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from SOUNDCUE_API_KEYS.")
 

@@ -90,7 +90,7 @@ class DistributedWorker:
             log.info("message for a job that is not queued (running elsewhere, finished or gone): dropped",
                      extra=extra)
             return
-        status = run_job(self.store, self.settings, job, self.lease, self.analyze)  # type: ignore[arg-type]
+        status = run_job(self.store, self.settings, job, self.lease, self.analyze)
         if status == "aborted":
             current = self.store.get(job_id)
             if current is not None and current.status == "canceled" and current.lease == self.lease:

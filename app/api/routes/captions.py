@@ -18,7 +18,6 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from app.api.deps import OwnerDep, StateDep
 from app.api.routes.jobs import _PROBLEM, PROBLEMS, _create_body_schema, accepted, submit
 from app.problems import ApiProblem
-from app.worker import job_dir
 
 router = APIRouter(prefix="/captions", tags=["captions"])
 
@@ -77,7 +76,7 @@ async def caption_now(
         return JSONResponse(body, status_code=status, media_type="application/problem+json")
     name = f"captions.{format}"
     entry = next((r for r in row.results if r["name"] == name), None)
-    path = job_dir(settings, row.id) / "results" / name
+    path = state.results.result_path(row.id, name)
     if entry is None or not path.is_file():
         raise ApiProblem(500, "missing-result", f"the job succeeded but wrote no {name}")
     return FileResponse(

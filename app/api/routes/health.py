@@ -30,10 +30,16 @@ def readyz(state: StateDep) -> JSONResponse:
     except Exception as e:  # a readiness probe reports, it does not fail
         checks["store"] = False
         checks["store_error"] = type(e).__name__
-    pool = state.pool
-    checks["workers_ready"] = pool.ready if pool else 0
-    checks["workers_configured"] = state.settings.workers
-    ok = bool(checks["store"]) and (pool is None or pool.ready > 0)
+    runner = state.runner
+    ready = 0
+    try:
+        ready = runner.ready if runner is not None else 0
+    except Exception as e:  # the distributed runner reads worker heartbeats from the job database
+        checks["workers_error"] = type(e).__name__
+    checks["workers_ready"] = ready
+    checks["workers_configured"] = state.settings.workers if state.settings.backend == "embedded" else ready
+    checks["backend"] = state.settings.backend
+    ok = bool(checks["store"]) and (runner is None or ready > 0)
     health = Health(status="ok" if ok else "unavailable", checks=checks)
     return JSONResponse(health.model_dump(mode="json"), status_code=200 if ok else 503)
 

@@ -19,6 +19,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from pydantic import ValidationError
 
 from app.api.deps import JobStoreDep, OptionalOwnerDep, OwnerDep, ServiceState, StateDep, get_state
+from app.backends import options_hash
 from app.fetch import AddressPolicy, check_url
 from app.hls import FIELD as HLS_FIELD
 from app.hls import HLS_NAME, with_token
@@ -34,7 +35,6 @@ from app.schemas import (
 from app.store import IdempotencyConflict, JobRow, NewJob, new_job_id
 from app.uploads import body_chunks, receive_upload, too_large
 from app.views import job_path, job_public
-from app.worker import job_dir, options_hash
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
@@ -126,7 +126,9 @@ def check_capacity(state: ServiceState, owner: str) -> None:
     """503 when the queue is full, 429 when this key has too many queued jobs (both with Retry-After)."""
     settings = state.settings
     queued = state.store.queue_length()
-    retry = str(min(300, 10 + 10 * queued // max(1, settings.workers)))
+    runner = state.runner
+    capacity = runner.capacity if runner is not None else settings.workers
+    retry = str(min(300, 10 + 10 * queued // max(1, capacity)))
     if queued >= settings.max_queue:
         raise ApiProblem(
             503,
@@ -229,12 +231,10 @@ async def submit(
             job_id=job_id,
         )
         # The input is in place before the job row exists, so a worker never sees a job without input.
-        target = job_dir(settings, job_id)
-        target.mkdir(parents=True)
-        (staging / "input").rename(target / "input")
+        state.results.adopt_input(job_id, staging / "input")
         row, created = _create(state, new)
         if not created:
-            shutil.rmtree(target, ignore_errors=True)
+            state.results.remove(job_id)
         return row, created
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -284,16 +284,21 @@ def _with_outputs(options: JobOptions, force: tuple[str, ...]) -> JobOptions:
 
 
 def _create(state: ServiceState, new: NewJob) -> tuple[JobRow, bool]:
+    """Store the job, then hand it to the workers (the queue); an idempotent replay is not queued again."""
     try:
-        return state.store.create(new)
+        row, created = state.store.create(new)
     except IdempotencyConflict as e:
-        shutil.rmtree(job_dir(state.settings, new.job_id or ""), ignore_errors=True)
+        if new.job_id:
+            state.results.remove(new.job_id)
         raise ApiProblem(
             422,
             "idempotency-conflict",
             "this Idempotency-Key was already used with a different request; use a new key for a new job",
             title="Idempotency-Key reused",
         ) from e
+    if created:
+        state.queue.enqueue(row.id)
+    return row, created
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:
@@ -386,11 +391,11 @@ def delete_job(job_id: str, owner: OwnerDep, state: StateDep) -> Response:
         canceled = state.store.cancel(row.id)
         if canceled is not None and canceled.status == "canceled":
             if canceled.lease is None:
-                shutil.rmtree(job_dir(state.settings, row.id), ignore_errors=True)
+                state.results.remove(row.id)
             return JSONResponse(job_public(canceled, state.base).model_dump(mode="json"), status_code=202)
         row = canceled or row
     state.store.delete(row.id)
-    shutil.rmtree(job_dir(state.settings, row.id), ignore_errors=True)
+    state.results.remove(row.id)
     return Response(status_code=204)
 
 
@@ -480,7 +485,7 @@ def _result(job_id: str, name: str, request: Request, owner: str | None, state: 
             title="Results not available",
         )
     entry = next((r for r in row.results if r["name"] == name), None)
-    path = job_dir(state.settings, row.id) / "results" / name
+    path = state.results.result_path(row.id, name)
     if entry is None or not path.is_file():
         names = ", ".join(r["name"] for r in row.results)
         raise ApiProblem(
