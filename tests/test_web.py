@@ -571,3 +571,59 @@ def test_foley_switch_and_a_new_render(page: Any, server: Server, clip: Path) ->
     assert job["options"]["foley"]["profile"] == "cartoon" and job["options"]["foley"]["music"] is music
     assert "foley.wav" in [r["name"] for r in job["results"]]
     assert page.is_visible("#sound-switch")
+
+
+# -- audit ---------------------------------------------------------------------------------------------------
+
+#: Captions a person already has for the clip: the first knock is captioned (the cue ends more than the audit's
+#: 1 s collar before the second), the other two are not, and a cue at 5.5 s names a sound nobody hears.
+USER_TRACK = """WEBVTT
+
+00:00:01.000 --> 00:00:01.400
+[someone knocking]
+
+00:00:05.500 --> 00:00:06.000
+[dog barks]
+"""
+
+
+def test_audit_lists_and_marks_the_missed_sounds(page: Any, server: Server, clip: Path, tmp_path: Path) -> None:
+    if not _features(server)["audit"]:
+        pytest.skip("this server has no caption audit")
+    track = tmp_path / "mine.vtt"
+    track.write_text(USER_TRACK, encoding="utf-8")
+    open_page(page, server.url + "/")
+    enter_key(page)
+    page.set_input_files("#file", str(clip))
+    page.click("#submit")
+    wait_results(page)
+    job = job_id(page)
+    assert page.is_visible("#audit-form")
+    page.set_input_files("#audit-file", str(track))
+    page.click("#audit-form button[type=submit]")
+    page.wait_for_selector("#audit-report h4", timeout=120_000)  # the first audit loads the embedding model
+
+    with client(server) as http:  # the same audit through the API: the page shows this report
+        r = http.post(f"/v1/jobs/{job}/audit", files={"captions": ("mine.vtt", USER_TRACK.encode(), "text/vtt")},
+                      data={"options": json.dumps({"style": "netflix"})}, timeout=120)
+        assert r.status_code == 200, r.text
+        report = r.json()
+    missed = sorted(m["event"]["id"] for m in report["missed"])
+    events = json.loads(api_result(server, job, "events.json"))["events"]
+    late = sorted(e["id"] for e in events if e["start"] > 2.0)
+    assert missed == late and len(missed) == 2  # the knocks at 2.5 and 4.2 s
+
+    text = page.text_content("#audit-report")
+    assert f"{round(report['summary']['coverage'] * 100)}%" in text
+    assert text.count("MISSED") == 2 and "[dog barks]" in text  # the unsupported cue is named too
+    marked = page.evaluate("""() => [...document.querySelectorAll('#timeline .tl-event.missed')].map(b => ({
+        id: b.dataset.eventId, label: b.getAttribute('aria-label')}))""")
+    assert sorted(m["id"] for m in marked) == missed
+    assert all(m["label"].endswith("missed by your captions") for m in marked)  # said, not only drawn
+    rows = page.evaluate("[...document.querySelectorAll('#event-rows tr.missed')].map(r => r.dataset.eventId)")
+    assert sorted(rows) == missed
+    with page.expect_download() as info:
+        page.click("#audit-report a[download='audit.json']")
+    saved = json.loads(Path(info.value.path()).read_text())
+    assert sorted(m["event"]["id"] for m in saved["missed"]) == missed
+    save_screenshot(page, "web_audit.png")

@@ -64,11 +64,10 @@ def _foley_available() -> bool:
 
 
 def _audit_path(app: FastAPI) -> str | None:
-    """The path template of the caption-audit endpoint (a POST route with "audit" in it), if the API has one."""
-    for route in app.routes:
-        path = getattr(route, "path", "")
-        methods = getattr(route, "methods", None) or set()
-        if "audit" in path and "POST" in methods and path.startswith("/v1/"):
+    """The path template of the caption-audit endpoint (a POST under /v1 ending in /audit), from the OpenAPI
+    document (the public description of the API), or None when this server has none."""
+    for path, operations in app.openapi().get("paths", {}).items():
+        if path.startswith("/v1/") and path.endswith("/audit") and "post" in operations:
             return str(path)
     return None
 

@@ -94,10 +94,14 @@ export class Api {
     return this.upload("/v1/jobs", file, { options: JSON.stringify(options) }, onProgress);
   }
 
-  upload(path, file, fields, onProgress = () => {}) {
+  /**
+   * POST a multipart form: `file` as the part `part`, plus text `fields`; resolves with the parsed JSON
+   * answer (or the text with `as: "text"`), rejects with an ApiError.
+   */
+  upload(path, file, fields, onProgress = () => {}, { part = "file", as = "json" } = {}) {
     return new Promise((resolve, reject) => {
       const form = new FormData();
-      form.append("file", file, file.name);
+      form.append(part, file, file.name);
       for (const [name, value] of Object.entries(fields)) form.append(name, value);
       const xhr = new XMLHttpRequest();
       xhr.open("POST", path);
@@ -112,7 +116,7 @@ export class Api {
         } catch {
           body = null;
         }
-        if (xhr.status >= 200 && xhr.status < 300) resolve(body);
+        if (xhr.status >= 200 && xhr.status < 300) resolve(as === "json" ? body : xhr.responseText);
         else reject(new ApiError(xhr.status, (body && body.title) || `HTTP ${xhr.status}`,
           (body && body.detail) || "", body));
       });

@@ -74,18 +74,55 @@ export class AuditPanel {
     this.report.replaceChildren();
   }
 
+  /** The audit request: the job's endpoint, the caption file as `captions`, the job's caption style. */
+  request(file, format) {
+    const path = this.path.replace(/\{[^}]+\}/, encodeURIComponent(this.job.id));
+    const captions = (this.job.options && this.job.options.captions) || {};
+    const options = captions.style ? { style: captions.style } : {};
+    return this.api.upload(`${path}?format=${format}`, file, { options: JSON.stringify(options) }, () => {},
+      { part: "captions", as: format === "json" ? "json" : "text" });
+  }
+
   async run() {
     const file = this.form.querySelector('input[type="file"]').files[0];
     if (!file || !this.job || !this.path) return;
-    const path = this.path.replace(/\{[^}]+\}/, encodeURIComponent(this.job.id));
     this.report.hidden = false;
-    this.report.replaceChildren(el("p", "Auditing…"));
+    this.report.replaceChildren(el("p", "Auditing… (the first audit on a server loads a language model)"));
     try {
-      this.show(await this.api.upload(path, file, {}));
+      const report = await this.request(file, "json");
+      this.show(report);
+      this.report.append(this.saveLinks(file, report));
     } catch (e) {
       this.report.replaceChildren(el("p", `The audit failed: ${e.message}`, "missed-label"));
     }
     this.report.focus();
+  }
+
+  /** "Save the report" as audit.json (what the page has) or as the server's HTML page. */
+  saveLinks(file, report) {
+    const box = el("p", "Save the report: ");
+    const json = el("a", "audit.json");
+    json.href = URL.createObjectURL(new Blob([JSON.stringify(report, null, 1)], { type: "application/json" }));
+    json.download = "audit.json";
+    const html = el("button", "HTML page (with its timeline plot)");
+    html.type = "button";
+    html.addEventListener("click", async () => {
+      html.disabled = true;
+      try {
+        const page = await this.request(file, "html");
+        const a = el("a");
+        a.href = URL.createObjectURL(new Blob([page], { type: "text/html" }));
+        a.download = "audit.html";
+        document.body.append(a);
+        a.click();
+        a.remove();
+      } catch (e) {
+        box.append(el("span", ` (the HTML report failed: ${e.message})`, "missed-label"));
+      }
+      html.disabled = false;
+    });
+    box.append(json, " or ", html);
+    return box;
   }
 
   timeButton(seconds, what) {
