@@ -56,9 +56,32 @@ def serve(
         raise typer.Exit(EXIT_REFUSED) from e
     if settings.no_auth and host not in ("127.0.0.1", "localhost", "::1"):
         typer.echo(f"soundcue: warning: --no-auth on {host}: anyone who can reach it can use it", err=True)
+    if settings.backend == "distributed":
+        problem = _distributed_unreachable(settings)
+        if problem:
+            _err(problem)
+            raise typer.Exit(EXIT_REFUSED)
     # log_config=None: uvicorn's own start-up/error lines go through our handler (JSON by default) too.
     uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower(),
                 access_log=False, log_config=None)
+
+
+def _distributed_unreachable(settings: Any) -> str | None:
+    """Why the distributed backend's database or queue cannot be used now (None: both answer)."""
+    import redis
+
+    from app.backends.base import StoreUnavailable
+    from app.backends.postgres import PostgresJobStore
+
+    try:
+        PostgresJobStore(settings.database_url, connect_timeout_s=10).close()
+    except StoreUnavailable as e:
+        return f"SOUNDCUE_DATABASE_URL: {e}"
+    try:
+        redis.Redis.from_url(settings.redis_url, socket_connect_timeout=10).ping()
+    except redis.RedisError as e:
+        return f"SOUNDCUE_REDIS_URL: the queue cannot be reached: {e}"
+    return None
 
 
 def worker(

@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.backends.base import StoreUnavailable
 from captioning import errors
 
 log = logging.getLogger("soundcue.api")
@@ -145,6 +146,12 @@ def install(app: FastAPI) -> None:
     async def on_library(request: Request, exc: Exception) -> JSONResponse:
         return problem_response(problem_for_exception(exc), request.url.path)
 
+    async def on_store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("job store unavailable on %s %s: %s", request.method, request.url.path, exc)
+        problem = ApiProblem(503, "store-unavailable", "the job database cannot be reached right now; nothing was "
+                             "changed, retry later", title="Service unavailable", headers={"Retry-After": "5"})
+        return problem_response(problem, request.url.path)
+
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         return problem_response(problem_for_exception(exc), request.url.path)
@@ -153,4 +160,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(errors.CaptioningError, on_library)
+    app.add_exception_handler(StoreUnavailable, on_store_unavailable)
     app.add_exception_handler(Exception, on_unexpected)
