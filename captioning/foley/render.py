@@ -42,7 +42,7 @@ LOUDNESS_TOLERANCE_LU = 0.3
 #: Final passes at most (each corrects the gain for what the limiter took).
 MAX_FINAL_PASSES = 4
 #: The gain may exceed the unlimited estimate by at most this much (dB) to make up for limiting.
-MAX_MAKEUP_DB = 9.0
+MAX_MAKEUP_DB = 6.0
 #: Media up to this long (s) has its mix spooled to a temporary file between passes (at most 440 MB at
 #: 48 kHz stereo float32); longer media is mixed again in each pass.
 SPOOL_MAX_S = 1200.0
