@@ -102,8 +102,9 @@ class PostgresServer:
     def start(self) -> PostgresServer:
         data = self.dir / "data"
         log = self.dir / "postgres.log"
-        subprocess.run([*self._prefix, _pg_bin("initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
-                        "--no-sync", "-E", "UTF8"], check=True, capture_output=True)
+        if not data.exists():  # a restart (after stop_server) keeps the cluster
+            subprocess.run([*self._prefix, _pg_bin("initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
+                            "--no-sync", "-E", "UTF8"], check=True, capture_output=True)
         self.proc = subprocess.Popen(
             [*self._prefix, _pg_bin("postgres"), "-D", str(data), "-p", str(self.port), "-k", str(self.dir),
              "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
@@ -126,6 +127,11 @@ class PostgresServer:
         with psycopg.connect(self.url(), autocommit=True) as conn:
             conn.execute(f'CREATE SCHEMA "{name}"')  # type: ignore[arg-type]
         return self.url() + f"?options=-csearch_path%3D{name}"
+
+    def stop_server(self) -> None:
+        """Stop the server process only (an outage); :meth:`start` brings the same cluster back."""
+        _stop(self.proc)
+        self.proc = None
 
     def stop(self) -> None:
         _stop(self.proc)

@@ -26,6 +26,7 @@ from typing import Any, cast
 
 import dramatiq
 
+from app.backends.base import StoreUnavailable
 from app.backends.distributed import DramatiqQueue, Maintenance, heartbeat_interval_s
 from app.backends.postgres import PostgresJobStore
 from app.backends.volume import VolumeResults
@@ -35,6 +36,8 @@ log = logging.getLogger("soundcue.worker")
 
 #: Redis polling of an idle worker: at most this long (ms) between two looks at the queue.
 IDLE_POLL_MS = 500
+#: Pause between two tries to hand a job back while the database is unreachable (s).
+HAND_BACK_RETRY_S = 2.0
 
 
 def load_analyzer(path: str) -> Callable[..., Any]:
@@ -90,13 +93,31 @@ class DistributedWorker:
             log.info("message for a job that is not queued (running elsewhere, finished or gone): dropped",
                      extra=extra)
             return
-        status = run_job(self.store, self.settings, job, self.lease, self.analyze)
+        try:
+            status = run_job(self.store, self.settings, job, self.lease, self.analyze)
+        except StoreUnavailable as e:  # the database went away mid-job: the job must not stay ours
+            log.warning("job database unreachable mid-job (%s); handing the job back", e, extra=extra)
+            self._hand_back(job_id)
+            return
         if status == "aborted":
             current = self.store.get(job_id)
             if current is not None and current.status == "canceled" and current.lease == self.lease:
                 self.results.remove_work(job_id)
                 self.store.clear_lease(job_id)
                 log.info("job canceled: stopped, files removed", extra=extra)
+
+    def _hand_back(self, job_id: str) -> None:
+        """Re-queue ``job_id`` (not failed for this), retrying until the database answers again: while this
+        process sends heartbeats nobody else would release it."""
+        while not self.stopping.is_set():
+            try:
+                for _, status in self.store.release(self.lease, "the job database was unreachable",
+                                                    self.settings.max_attempts + 1, job_id=job_id):
+                    if status == "queued":
+                        self.queue.enqueue(job_id)
+                return
+            except StoreUnavailable:
+                self.stopping.wait(HAND_BACK_RETRY_S)
 
     # -- process ----------------------------------------------------------------------------------
 
@@ -160,7 +181,6 @@ class DistributedWorker:
 
 def worker_main(settings: Settings, threads: int | None = None) -> int:
     """Run one distributed worker process until it is stopped; returns an exit status (2: cannot start)."""
-    from app.backends.base import StoreUnavailable
     from app.core import logging as app_logging
 
     app_logging.configure(settings.log_format, settings.log_level)

@@ -113,18 +113,24 @@ class PostgresJobStore:
         url: a libpq connection URL (``postgresql://user:password@host:5432/soundcue``).
         retention_s: finished jobs expire this long after they finish.
         max_connections: pool size of this process.
-        connect_timeout_s: how long to wait for the database at start-up and for a free connection later.
+        connect_timeout_s: how long to wait for the database at start-up.
+        request_timeout_s: how long one call waits for a working connection before raising
+            :class:`StoreUnavailable` (an API request answers 503 then, rather than hang).
 
     Raises:
         StoreUnavailable: the database cannot be reached within ``connect_timeout_s``.
     """
 
     def __init__(self, url: str, *, retention_s: float = 7 * 24 * 3600.0, max_connections: int = 8,
-                 connect_timeout_s: float = 10.0) -> None:
+                 connect_timeout_s: float = 10.0, request_timeout_s: float = 3.0) -> None:
         self.retention_s = retention_s
         self.connect_timeout_s = connect_timeout_s
+        self.request_timeout_s = request_timeout_s
+        # check: a connection is tested before it is handed out, so the first request after a database restart
+        # gets a fresh one instead of failing on a connection the server closed.
         self.pool: ConnectionPool[Conn] = ConnectionPool(
             url, min_size=1, max_size=max_connections, open=False, name="soundcue",
+            check=ConnectionPool.check_connection,
             kwargs={"autocommit": True, "row_factory": dict_row, "connect_timeout": max(1, int(connect_timeout_s))},
         )
         try:
@@ -141,7 +147,7 @@ class PostgresJobStore:
     @contextmanager
     def _db(self, *, tx: bool = False) -> Iterator[Conn]:
         try:
-            with self.pool.connection(timeout=self.connect_timeout_s) as conn:
+            with self.pool.connection(timeout=self.request_timeout_s) as conn:
                 if tx:
                     with conn.transaction():
                         yield conn
@@ -325,14 +331,16 @@ class PostgresJobStore:
 
     # -- supervision ------------------------------------------------------------------------------
 
-    def release(self, lease: str, reason: str, max_attempts: int) -> list[tuple[str, str]]:
-        """The worker holding ``lease`` is gone: re-queue its running jobs, or fail each one that has had
-        ``max_attempts`` runs. Returns ``(job_id, new_status)`` per job released."""
+    def release(self, lease: str, reason: str, max_attempts: int, job_id: str | None = None) -> list[tuple[str, str]]:
+        """The worker holding ``lease`` is gone: re-queue its running jobs (only ``job_id`` if given), or fail
+        each one that has had ``max_attempts`` runs. Returns ``(job_id, new_status)`` per job released."""
         now = time.time()
         out: list[tuple[str, str]] = []
+        only = "" if job_id is None else " AND id = %s"
         with self._db(tx=True) as db:
             rows = db.execute(
-                "SELECT id, attempts FROM jobs WHERE lease = %s AND status = 'running' FOR UPDATE", (lease,)
+                "SELECT id, attempts FROM jobs WHERE lease = %s AND status = 'running'" + only + " FOR UPDATE",
+                (lease,) if job_id is None else (lease, job_id),
             ).fetchall()
             for r in rows:
                 if r["attempts"] < max_attempts:
@@ -356,7 +364,8 @@ class PostgresJobStore:
                     )
                     self._finished(db, r["id"], "failed")
                     out.append((r["id"], "failed"))
-            db.execute("UPDATE jobs SET lease = NULL WHERE lease = %s AND status <> 'running'", (lease,))
+            if job_id is None:
+                db.execute("UPDATE jobs SET lease = NULL WHERE lease = %s AND status <> 'running'", (lease,))
         return out
 
     def running_leases(self) -> list[str]:
