@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import http.server
-import importlib.util
 import json
 import os
 import threading
@@ -31,7 +30,7 @@ import test_captions_browser as chromium
 import webvtt
 from api_server import KEY_A, Server, client
 from captions_factory import JS_DIR
-from media_factory import SR, knock, noise_floor, place
+from media_factory import SR, knock, noise_floor, place, write_audio
 from video_factory import write_frames
 
 from app.noauth import refusal
@@ -558,9 +557,7 @@ def test_foley_switch_and_a_new_render(page: Any, server: Server, clip: Path) ->
 
     # a new render of the same video with another profile and background music
     page.select_option("#rerender-profile", "cartoon")
-    music = importlib.util.find_spec("captioning.foley.music") is not None  # TODO(issue 11): music is landing
-    if music:
-        page.check("#rerender-music")
+    page.check("#rerender-music")
     page.click("#rerender-form button[type=submit]")
     wait_until(page, "(old) => new URLSearchParams(location.hash.slice(1)).get('job') !== old", arg=first)
     wait_results(page)
@@ -568,7 +565,7 @@ def test_foley_switch_and_a_new_render(page: Any, server: Server, clip: Path) ->
     with client(server) as http:
         job = http.get(f"/v1/jobs/{second}").json()
     assert job["status"] == "succeeded" and "audio" in job["options"]["outputs"]
-    assert job["options"]["foley"]["profile"] == "cartoon" and job["options"]["foley"]["music"] is music
+    assert job["options"]["foley"]["profile"] == "cartoon" and job["options"]["foley"]["music"] is True
     assert "foley.wav" in [r["name"] for r in job["results"]]
     assert page.is_visible("#sound-switch")
 
@@ -627,3 +624,29 @@ def test_audit_lists_and_marks_the_missed_sounds(page: Any, server: Server, clip
     saved = json.loads(Path(info.value.path()).read_text())
     assert sorted(m["event"]["id"] for m in saved["missed"]) == missed
     save_screenshot(page, "web_audit.png")
+
+
+def test_a_zoomed_timeline_follows_the_playhead(page: Any, server: Server, tmp_path: Path) -> None:
+    # 40 s of sound (an audio file plays in the page's <video> too), knocks in three 15 s windows
+    knocks = (2.0, 20.0, 35.0)
+    wav = write_audio(tmp_path / "long.wav", place(noise_floor(40.0), knock(), knocks))
+    open_page(page, server.url + "/")
+    enter_key(page)
+    page.set_input_files("#file", str(wav))
+    page.click("#submit")
+    wait_results(page)
+    shown = """() => [...document.querySelectorAll('#timeline .tl-event')]
+        .filter(b => getComputedStyle(b).display !== 'none').map(b => Number(b.dataset.start))"""
+    assert len(page.evaluate(shown)) == 3  # 40 s: the whole of it at once
+    page.select_option("#zoom", "15")
+    assert [round(t) for t in page.evaluate(shown)] == [2]
+    assert page.text_content("#timeline .tl-axis").startswith("time0:00")
+    page.evaluate("document.querySelector('video').currentTime = 21")
+    wait_until(page, f"({shown})().length === 1 && ({shown})()[0] > 15")
+    axis = page.text_content("#timeline .tl-axis")
+    assert "0:16" in axis and "0:30" in axis and "0:14" not in axis  # the axis shows 15..30 s
+    # the keyboard reaches sounds outside the window: the window moves to them
+    page.focus("#timeline .tl-event:not(.tl-out)")
+    page.keyboard.press("ArrowRight")
+    assert round(float(page.evaluate("document.activeElement.dataset.start"))) == 35
+    assert [round(t) for t in page.evaluate(shown)] == [35]

@@ -392,6 +392,9 @@ async function presentResults(source) {
     }
   }
   timeline.render({ duration, events: state.events, cues: track ? cuesOf(track) : [], haptics });
+  // a long video is shown a minute at a time (labels stay readable); the window follows the playhead
+  $("zoom").value = duration > 120 ? "60" : "0";
+  timeline.setSpan(Number($("zoom").value));
   renderEventRows(state.events);
   renderDownloads();
   // vibrations
@@ -413,7 +416,7 @@ async function presentResults(source) {
   const foley = [...state.results.values()].find((r) => r.media_type && r.media_type.startsWith("audio/"));
   sound.load(foley ? foley.href : null);
   $("sound-switch").hidden = !foley;
-  $("rerender-form").hidden = !(state.config && state.config.features.foley);
+  $("rerender-form").hidden = !(state.config && state.config.features.foley && state.job);
   // share
   if (state.job && state.token) {
     const params = new URLSearchParams({ job: state.job.id, token: state.token });
@@ -444,6 +447,7 @@ $("sound-switch").addEventListener("change", (e) => {
 });
 
 $("feel-it").addEventListener("change", () => vibrator.setEnabled($("feel-it").checked));
+$("zoom").addEventListener("change", () => timeline.setSpan(Number($("zoom").value)));
 
 $("rerender-form").addEventListener("submit", (e) => {
   e.preventDefault();

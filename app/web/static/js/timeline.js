@@ -72,6 +72,8 @@ export class Timeline {
     this.lanes = [];  // arrays of items, in time order
     this.tracks = [];  // each lane's track element
     this.time = 0;
+    this.span = 0;  // seconds shown at once (0: the whole media)
+    this.viewStart = 0;  // media time at the left edge
     this.missed = new Set();
     root.addEventListener("keydown", (e) => this.key(e));
     if (typeof ResizeObserver === "function") new ResizeObserver(() => this.layout()).observe(root);
@@ -90,7 +92,9 @@ export class Timeline {
     this.items = [];
     this.lanes = [];
     this.tracks = [];
+    this.hapticSvg = null;
     this.root.replaceChildren();
+    this.viewStart = 0;
     this.root.append(this.axis());
     const byCategory = new Map();
     for (const ev of events) {
@@ -132,16 +136,43 @@ export class Timeline {
     const row = el("div", { class: "tl-axis", "aria-hidden": "true" });
     row.append(el("div", { class: "tl-name" }, "time"));
     const track = el("div", { class: "tl-track" });
-    const step = niceStep(this.duration);
-    for (let t = 0; t <= this.duration + 1e-9; t += step) {
-      const nearEnd = t / this.duration > 0.92;
-      const tick = el("span", { class: nearEnd ? "tl-tick tl-tick-end" : "tl-tick" }, clock(t).replace(/\.0$/, ""));
-      tick.style.left = `${(100 * t) / this.duration}%`;
-      track.append(tick);
-    }
     row.append(track);
     this.axisTrack = track;
     return row;
+  }
+
+  /** Seconds shown at once: the whole media, or `seconds` (a window that follows the playhead). */
+  setSpan(seconds) {
+    this.span = seconds > 0 && seconds < this.duration ? seconds : 0;
+    this.viewStart = this.span ? Math.min(this.viewStart, this.duration - this.span) : 0;
+    this.layout();
+  }
+
+  view() {
+    const span = this.span || this.duration;
+    return { start: this.viewStart, span, end: this.viewStart + span };
+  }
+
+  /** Move the window (when zoomed) so it holds `seconds`; true when it moved. */
+  reveal(seconds) {
+    if (!this.span) return false;
+    const { start, end } = this.view();
+    if (seconds >= start && seconds < end) return false;
+    this.viewStart = Math.max(0, Math.min(this.duration - this.span, Math.floor(seconds / this.span) * this.span));
+    this.layout();
+    return true;
+  }
+
+  ticks(width) {
+    const { start, span, end } = this.view();
+    this.axisTrack.replaceChildren();
+    const step = niceStep(span);
+    for (let t = Math.ceil(start / step) * step; t <= end + 1e-9; t += step) {
+      const nearEnd = (t - start) / span > 0.92;
+      const tick = el("span", { class: nearEnd ? "tl-tick tl-tick-end" : "tl-tick" }, clock(t).replace(/\.0$/, ""));
+      tick.style.left = `${((t - start) / span) * width}px`;
+      this.axisTrack.append(tick);
+    }
   }
 
   lane(name, cls, entries) {
@@ -175,29 +206,51 @@ export class Timeline {
     this.root.append(row);
   }
 
-  /** Place every item in pixels for the current width: labels measured, rows stacked so none hides another. */
+  /**
+   * Place every item in pixels for the current width and view: labels measured, rows stacked so none hides
+   * another; items outside the view are hidden (activating one from the keyboard moves the view to it).
+   */
   layout() {
     const width = this.axisTrack ? this.axisTrack.clientWidth : 0;
     if (!width) return;
-    const px = (seconds) => (width * seconds) / this.duration;
+    const { start, span, end } = this.view();
+    const px = (seconds) => (width * seconds) / span;
+    this.ticks(width);
     this.lanes.forEach((items, i) => {
+      const shown = [];
       for (const item of items) {
-        item.button.style.left = `${px(item.start)}px`;
+        const inView = item.end >= start && item.start < end;
+        item.button.classList.toggle("tl-out", !inView);
+        if (!inView) continue;
+        item.button.style.left = `${px(item.start - start)}px`;
         item.button.style.minWidth = `${Math.max(px(item.end - item.start), 20)}px`;
         item.bar.style.width = `${Math.max(px(item.end - item.start), 3)}px`;
+        shown.push(item);
       }
-      const spans = items.map((item) => ({
+      const spans = shown.map((item) => ({
         start: item.start,
-        end: item.start + ((item.button.offsetWidth + 4) * this.duration) / width,
+        end: item.start + ((item.button.offsetWidth + 4) * span) / width,
       }));
       const rows = stack(spans, 0);
-      items.forEach((item, k) => {
+      shown.forEach((item, k) => {
         item.row = spans[k].row;
         item.button.style.top = `${item.row * 1.8 + 0.1}rem`;
       });
       this.tracks[i].style.height = `${rows * 1.8}rem`;
     });
-    this.setTime(this.time);
+    // the timeline's one tab stop must be a sound in view
+    const stop = this.items.find((it) => it.button.tabIndex === 0);
+    if (stop && stop.button.classList.contains("tl-out") && document.activeElement !== stop.button) {
+      const visible = this.items.find((it) => !it.button.classList.contains("tl-out"));
+      if (visible) {
+        stop.button.tabIndex = -1;
+        visible.button.tabIndex = 0;
+      }
+    }
+    if (this.hapticSvg) {
+      this.hapticSvg.setAttribute("viewBox", `${(1000 * start) / this.duration} 0 ${(1000 * span) / this.duration} 100`);
+    }
+    this.place();
   }
 
   hapticLane(cues) {
@@ -213,6 +266,7 @@ export class Timeline {
     svg.setAttribute("viewBox", "0 0 1000 100");
     svg.setAttribute("preserveAspectRatio", "none");
     svg.setAttribute("aria-hidden", "true");
+    this.hapticSvg = svg;
     for (const cue of cues) {
       const env = cue.envelope && cue.envelope.length ? cue.envelope
         : [[0, cue.intensity], [cue.duration, cue.intensity]];
@@ -244,20 +298,31 @@ export class Timeline {
     }
   }
 
+  /** Follow the video: move the playhead (and, zoomed, the window) to `seconds`. */
   setTime(seconds) {
     this.time = seconds;
     if (!this.playhead) return;
-    const pct = Math.min(100, Math.max(0, (100 * seconds) / this.duration));
+    if (!this.reveal(seconds)) this.place();
+  }
+
+  /** Draw the playhead at this.time within the current view (hidden outside it) and mark the active items. */
+  place() {
+    if (!this.playhead) return;
+    const { start, span } = this.view();
+    const frac = (this.time - start) / span;
+    this.playhead.hidden = frac < 0 || frac > 1;
     // the playhead spans the lanes' track column: place it by the axis track's box
     const track = this.axisTrack.getBoundingClientRect();
     const box = this.root.getBoundingClientRect();
-    this.playhead.style.left = `${track.left - box.left + (track.width * pct) / 100}px`;
+    this.playhead.style.left = `${track.left - box.left + track.width * Math.min(1, Math.max(0, frac))}px`;
+    const t = this.time;
     for (const item of this.items) {
-      item.button.classList.toggle("active", seconds >= item.start && seconds < Math.max(item.end, item.start + 0.1));
+      item.button.classList.toggle("active", t >= item.start && t < Math.max(item.end, item.start + 0.1));
     }
   }
 
   focusItem(item, focus = true) {
+    this.reveal(item.start);
     for (const other of this.items) other.button.tabIndex = -1;
     item.button.tabIndex = 0;
     if (focus) item.button.focus();
