@@ -9,7 +9,8 @@ Four checks, each a subcommand (default: all four):
            30 ms, refined to the first sample above three times that level) is matched to the events (nearest
            within 50 ms). Floors: median absolute error <= 5 ms, no event more than 20 ms off (a missed event
            counts as off).
-``tags``   Every recipe alone (a 3 s sustained event for streams and recipes that repeat, one hit otherwise) is
+``tags``   Every recipe alone (an 8 s event for streams, which fade in and out over up to a second; 3 s for
+           one-shots that repeat through a sustained event; one hit otherwise) is
            rendered to a WAV at -23 LUFS (broadcast; -16 would crush sparse hits in the limiter), resampled to
            16 kHz and tagged by YAMNet (models/yamnet.py, the project's tagger) over 0.96 s patches hopped by
            0.24 s; a class's score is its maximum over the patches holding the sound (within 20 dB of the
@@ -217,9 +218,13 @@ def tags() -> dict[str, Any]:
         if not accepted:
             continue  # a layer recipe (boing, sub hit): no label to check against
         sustained = r.mode == "stream" or r.repeat_s > 0
-        ev = event(0.5, label_for(r.name), 3.0 if sustained else 0.25, kind="sustained" if sustained else "abrupt")
+        # beds and other streams fade in and out over up to a second: 8 s keeps them mostly steady, as they
+        # are in use (a 3 s bed would be judged as a swell)
+        dur = 8.0 if r.mode == "stream" else 3.0 if sustained else 0.25
+        ev = event(0.5, label_for(r.name), dur, kind="sustained" if sustained else "abrupt")
         path = Path(tempfile.mkdtemp(prefix="eval-foley-tag-")) / f"{r.name}.wav"
-        report = foley_report(analysis([ev], 4.0), path, FoleyOptions(loudness_lufs=-23.0))
+        report = foley_report(analysis([ev], dur + 1.0 if sustained else 4.0), path,
+                              FoleyOptions(loudness_lufs=-23.0))
         x = _read_wav(path)
         path.unlink()
         path.parent.rmdir()
@@ -289,15 +294,17 @@ def hour(tmp: Path) -> dict[str, Any]:
         "a = speed_analysis(3600.0, 3600, 'wind')\n"
         "t = time.perf_counter()\n"
         f"r = foley_report(a, Path({out!r}), FoleyOptions())\n"
-        "print(time.perf_counter() - t, r.passes, r.loudness_lufs, "
-        "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        "u = resource.getrusage(resource.RUSAGE_SELF)\n"
+        "print(time.perf_counter() - t, u.ru_utime + u.ru_stime, r.passes, r.loudness_lufs, u.ru_maxrss)\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    wall, passes, lufs, rss_kb = proc.stdout.split()[-4:]
+    wall, cpu, passes, lufs, rss_kb = proc.stdout.split()[-5:]
     size = (tmp / "hour.wav").stat().st_size
-    print(f"\n## One hour: 3600 events + wind bed -> WAV ({size / 1e6:.0f} MB): {float(wall):.1f} s, "
-          f"{passes} passes, {float(lufs):.2f} LUFS, peak RSS {int(rss_kb) / 1024:.0f} MB")
-    return {"wall_s": float(wall), "passes": int(passes), "lufs": float(lufs), "peak_rss_mb": int(rss_kb) / 1024}
+    print(f"\n## One hour: 3600 events + wind bed -> WAV ({size / 1e6:.0f} MB): {float(wall):.1f} s wall, "
+          f"{float(cpu):.1f} s CPU (with loading), {passes} passes, {float(lufs):.2f} LUFS, "
+          f"peak RSS {int(rss_kb) / 1024:.0f} MB (load average {os.getloadavg()[0]:.1f})")
+    return {"wall_s": float(wall), "cpu_s": float(cpu), "passes": int(passes), "lufs": float(lufs),
+            "peak_rss_mb": int(rss_kb) / 1024}
 
 
 def main(argv: list[str] | None = None) -> int:

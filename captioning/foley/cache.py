@@ -25,8 +25,15 @@ from typing import Any
 
 import numpy as np
 
-#: Bump when any synthesis code changes what a key renders, so old disk entries are not reused.
-ENGINE_VERSION = "foley-1"
+
+def _engine_version() -> str:
+    """``foley-<hash of the synthesis code>``: any change to what a key renders (captioning/foley/synth.py)
+    changes every key, so entries rendered by older code are never reused."""
+    source = Path(__file__).with_name("synth.py").read_bytes()
+    return "foley-" + hashlib.sha256(source).hexdigest()[:16]
+
+
+ENGINE_VERSION = _engine_version()
 
 
 @dataclass(frozen=True)

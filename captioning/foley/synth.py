@@ -382,7 +382,7 @@ VOCAL_DEFAULTS: dict[str, Param] = {
     "dur_s": 0.25, "f0_start": 400.0, "f0_peak": 650.0, "f0_end": 350.0, "peak_at": 0.3,
     "formants": (800.0, 1300.0, 2700.0), "bandwidths": (120.0, 150.0, 250.0), "formants_end": 0.0,
     "noise_gain": 0.3, "attack_ms": 8.0, "release_ms": 60.0, "tilt_db": -9.0, "calls": 1.0, "call_gap_s": 0.15,
-    "vibrato_hz": 0.0, "vibrato_cents": 0.0, "rough": 0.0, "max_harmonics": 40.0,
+    "vibrato_hz": 0.0, "vibrato_cents": 0.0, "rough": 0.0, "max_harmonics": 40.0, "env_decay_s": 0.0,
 }
 
 
@@ -435,12 +435,13 @@ def _one_call(p: Params, sr: int, rng: np.random.Generator, shape: Shape, dur: f
                      for j, (f, b) in enumerate(zip(form0, bw, strict=True)))
         shaped = np.asarray(shaped)
         y += p.f("noise_gain") * shaped / (float(np.abs(shaped).max(initial=0.0)) or 1.0)
-    env = np.ones(n)
+    # a held call (a moo) keeps its level; a bark falls from its attack (env_decay_s: T60 of that fall)
+    env = np.exp(-LN1000 * t / p.f("env_decay_s")) if p.f("env_decay_s") > 0 else np.ones(n)
     na = max(1, int(p.f("attack_ms") / 1000 * sr * shape.attack))
     nr = min(n - na, int(p.f("release_ms") / 1000 * sr))
-    env[:na] = np.arange(1, na + 1) / na
+    env[:na] *= np.arange(1, na + 1) / na
     if nr > 0:
-        env[n - nr:] = np.linspace(1.0, 0.0, nr) ** 2
+        env[n - nr:] *= np.linspace(1.0, 0.0, nr) ** 2
     return y * env
 
 
@@ -839,10 +840,10 @@ class TextureStream(_Chunked):
         if self.crackle_filters:
             density = np.maximum(0.05, 1.0 + p.f("crackle_cluster") * 2.0 * self.cluster.next(n))
             # Pareto amplitudes: a heavy tail (small crackle_tail) gives fire's occasional loud pops, a light
-            # one the even grains of rustling and scraping
+            # one the even grains of rustling and scraping; capped at 8x the typical grain (a pop, not a blast)
             tail = p.f("crackle_tail")
-            imp = self._impulses(n, p.f("crackle_rate"), lambda c: rng.pareto(tail, c) * rng.choice((-1.0, 1.0), c),
-                                 density)
+            imp = self._impulses(n, p.f("crackle_rate"),
+                                 lambda c: np.minimum(rng.pareto(tail, c), 8.0) * rng.choice((-1.0, 1.0), c), density)
             c = self.crackle_decay(imp)
             for f in self.crackle_filters:
                 c = f(c)
