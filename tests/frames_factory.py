@@ -75,7 +75,7 @@ def read_frames(path: Path) -> Iterator[VideoFrame]:
     """Decode a video file back into VideoFrames timed by their presentation timestamps (s)."""
     with av.open(str(path)) as c:
         for i, f in enumerate(c.decode(video=0)):
-            assert f.pts is not None
+            assert f.pts is not None and f.time_base is not None
             yield VideoFrame(index=i, t=float(f.pts * f.time_base), rgb=f.to_ndarray(format="rgb24"))
 
 
@@ -87,10 +87,11 @@ def sprite(background: np.ndarray, patch: np.ndarray, x: float, y: float) -> np.
     yy, xx = np.mgrid[0:size, 0:size]
     r = size / 2
     alpha = np.clip(r - np.hypot(xx + 0.5 - r, yy + 0.5 - r), 0, 1).astype(np.float32)  # anti-aliased disc
-    move = np.float32([[1, 0, x - r], [0, 1, y - r]])
-    obj = cv2.warpAffine(patch.astype(np.float32), move, (w, h), flags=cv2.INTER_LINEAR)
-    a = cv2.warpAffine(alpha, move, (w, h), flags=cv2.INTER_LINEAR)[..., None]
-    return np.clip(background * (1 - a) + obj * a, 0, 255).astype(np.uint8)
+    move = np.array([[1, 0, x - r], [0, 1, y - r]], np.float32)
+    obj = np.asarray(cv2.warpAffine(patch.astype(np.float32), move, (w, h), flags=cv2.INTER_LINEAR))
+    a = np.asarray(cv2.warpAffine(alpha, move, (w, h), flags=cv2.INTER_LINEAR))[..., None]
+    out: np.ndarray = np.clip(background * (1 - a) + obj * a, 0, 255).astype(np.uint8)
+    return out
 
 
 def falling(t: float, *, top: float, floor: float, t_contact: float, fall_s: float = 0.4,

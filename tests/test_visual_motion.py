@@ -31,7 +31,7 @@ FLOOR_Y = 110.0  # where the ball's centre stops (px)
 
 
 def impacts(frames: Iterable[VideoFrame], **kw: float) -> tuple[VisualOnset, ...]:
-    det = MotionOnsetDetector(**kw)  # type: ignore[arg-type]
+    det = MotionOnsetDetector(**kw)
     for f in frames:
         det.push(f)
     return det.finish()
