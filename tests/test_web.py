@@ -30,7 +30,7 @@ import test_captions_browser as chromium
 import webvtt
 from api_server import KEY_A, Server, client
 from captions_factory import JS_DIR
-from media_factory import SR, knock, noise_floor, place, write_audio
+from media_factory import SR, knock, noise_floor, place, write_audio, write_video
 from video_factory import write_frames
 
 from app.noauth import refusal
@@ -368,8 +368,21 @@ def test_bad_input_shows_the_servers_reason(page: Any, server: Server, tmp_path:
     page.set_input_files("#file", str(notes))
     page.click("#submit")
     page.wait_for_selector("#alert:not([hidden])")
-    assert "not" in page.text_content("#alert").lower()  # the problem's title and detail (415 not-media)
-    assert page.is_visible("#submit-panel")  # back to the form, nothing lost
+    with client(server) as http, notes.open("rb") as f:
+        problem = http.post("/v1/jobs", files={"file": (notes.name, f)}).json()
+    assert problem["status"] == 415
+    assert page.text_content("#alert") == f"{problem['title']}: {problem['detail']}"  # the server's own words
+    assert page.is_visible("#submit-panel") and page.input_value("#style") == "netflix"  # the form is kept
+
+    # a job that fails while running: the reason the job carries
+    page.set_input_files("#file", str(write_video(tmp_path / "silent.mp4", None, 2.0)))
+    page.click("#submit")
+    wait_until(page, "!document.getElementById('alert').hidden && !document.getElementById('submit-panel').hidden",
+               timeout_s=60)
+    with client(server) as http:
+        failed = http.get(f"/v1/jobs/{job_id(page)}").json()
+    assert failed["status"] == "failed"
+    assert failed["error"]["detail"] in page.text_content("#alert")
     page.fill("#api-key", "wrong-key-0123456789abcdef")
     page.click("#key-form button[type=submit]")
     wait_until(page, "document.getElementById('alert').textContent.includes('not valid')")
