@@ -304,8 +304,10 @@ def _contact(n: int, sr: int, rng: np.random.Generator, p: Params, shape: Shape,
     y = rng.standard_normal(n) * _attack_decay(n, sr, (0.0015 + 0.004 * (1 - hard)) * shape.attack, decay_s)
     y = _filter(y, sr=sr, lp=p.f("step_lp_hz") * (0.6 + 0.4 * hard) * bright * shape.pitch, hp=p.f("step_hp_hz"))
     y /= float(np.abs(y).max(initial=0.0)) or 1.0
-    body = np.sin(2 * np.pi * p.f("step_body_hz") * shape.pitch * np.arange(n) / sr + 0.4)
-    y += p.f("body_gain") * (1.0 - 0.3 * hard) * body * _attack_decay(n, sr, 0.004, decay_s * 2.5)
+    # the body's weight landing: a heavily damped floor gives a low, untuned thud (low-passed noise), not a ring
+    body = _filter(rng.standard_normal(n), sr=sr, lp=p.f("step_body_hz") * 2.0 * shape.pitch, hp=30.0)
+    body *= _attack_decay(n, sr, 0.004, decay_s * 2.0) / (float(np.abs(body).max(initial=0.0)) or 1.0)
+    y += p.f("body_gain") * 1.5 * (1.0 - 0.3 * hard) * body
     grit = p.f("step_grit")
     if grit > 0:
         count = rng.poisson(grit * 35)
@@ -338,7 +340,8 @@ def footstep(p: Params, sr: int, rng: np.random.Generator, shape: Shape) -> np.n
 
 SHATTER_DEFAULTS: dict[str, Param] = {
     "impact_f0_hz": 1900.0, "shards": 70.0, "spread_s": 0.35, "shard_lo_hz": 2500.0, "shard_hi_hz": 11000.0,
-    "shard_s": 0.08, "crack_gain": 0.9, "crack_s": 0.03, "shard_gain": 0.6, "impact_gain": 0.7, "tinkle_s": 1.0,
+    "shard_s": 0.08, "crack_gain": 0.9, "crack_s": 0.03, "shard_gain": 0.6, "impact_gain": 0.7, "impact_s": 0.06,
+    "tinkle_s": 1.0,
     "max_s": 2.5,
 }
 _GLASS_RATIOS = np.array([1.0, 2.32, 4.25, 6.63, 9.38])
@@ -351,7 +354,8 @@ def shatter(p: Params, sr: int, rng: np.random.Generator, shape: Shape) -> np.nd
     f0 = p.f("impact_f0_hz") * shape.pitch
     freqs = f0 * _GLASS_RATIOS * (1 + rng.normal(0, 0.01, 5))
     ok = freqs < 0.45 * sr
-    y += p.f("impact_gain") * _decaying_modes(freqs[ok], (0.8 ** np.arange(5))[ok], (0.5 * shape.decay
+    # the object breaks as it is struck: its modes are cut short (impact_s), it does not ring on like a chime
+    y += p.f("impact_gain") * _decaying_modes(freqs[ok], (0.8 ** np.arange(5))[ok], (p.f("impact_s") * shape.decay
                                               * (_GLASS_RATIOS ** -0.6))[ok], rng.uniform(0.3, 2.8, 5)[ok], n, sr)
     crack_s = p.f("crack_s") * shape.decay
     crack_n = min(n, int(crack_s * 1.5 * sr) + 1)
