@@ -17,6 +17,7 @@ Connection problems surface as :class:`app.backends.base.StoreUnavailable`.
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -33,6 +34,9 @@ from app.store import IdempotencyConflict, JobRow, NewJob, new_job_id
 #: A webhook delivery taken by a dispatcher is hidden from the others this long (seconds): longer than one
 #: delivery attempt (``webhook_timeout_s``), after which a dispatcher that died mid-delivery is retried.
 WEBHOOK_CLAIM_S = 120.0
+
+#: At most one probe a second for a database that came back (see PostgresJobStore._recover).
+RECOVERY_PROBE_S = 1.0
 
 #: Serialises the schema creation of processes starting together (CREATE ... IF NOT EXISTS is not safe
 #: against concurrent creation in PostgreSQL). Any constant; "sc" in ASCII.
@@ -126,13 +130,11 @@ class PostgresJobStore:
         self.retention_s = retention_s
         self.connect_timeout_s = connect_timeout_s
         self.request_timeout_s = request_timeout_s
-        # check: a connection is tested before it is handed out, so the first request after a database restart
-        # gets a fresh one instead of failing on a connection the server closed.
-        self.pool: ConnectionPool[Conn] = ConnectionPool(
-            url, min_size=1, max_size=max_connections, open=False, name="soundcue",
-            check=ConnectionPool.check_connection,
-            kwargs={"autocommit": True, "row_factory": dict_row, "connect_timeout": max(1, int(connect_timeout_s))},
-        )
+        self._url = url
+        self._max_connections = max_connections
+        self._recover_lock = threading.Lock()
+        self._last_probe = 0.0
+        self.pool = self._new_pool()
         try:
             self.pool.open(wait=True, timeout=connect_timeout_s)
         except PoolTimeout as e:
@@ -144,6 +146,16 @@ class PostgresJobStore:
 
     # -- plumbing ---------------------------------------------------------------------------------
 
+    def _new_pool(self) -> ConnectionPool[Conn]:
+        # check: a connection is tested before it is handed out, so the first request after a database restart
+        # gets a fresh one instead of failing on a connection the server closed.
+        return ConnectionPool(
+            self._url, min_size=1, max_size=self._max_connections, open=False, name="soundcue",
+            check=ConnectionPool.check_connection,
+            kwargs={"autocommit": True, "row_factory": dict_row,
+                    "connect_timeout": max(1, int(self.connect_timeout_s))},
+        )
+
     @contextmanager
     def _db(self, *, tx: bool = False) -> Iterator[Conn]:
         try:
@@ -154,7 +166,29 @@ class PostgresJobStore:
                 else:
                     yield conn
         except (psycopg.OperationalError, PoolTimeout) as e:
+            self._recover()
             raise StoreUnavailable(f"the job database cannot be reached: {e}") from e
+
+    def _recover(self) -> None:
+        """After an outage the pool retries its connections with doubling pauses (psycopg_pool: 1, 2, 4 ... s
+        up to 5 minutes), so it could come back minutes after the database. When a call fails but a fresh
+        connection succeeds (probed at most once a second), the pool is replaced by a new one."""
+        if not self._recover_lock.acquire(blocking=False):
+            return
+        try:
+            now = time.monotonic()
+            if now - self._last_probe < RECOVERY_PROBE_S:
+                return
+            self._last_probe = now
+            try:
+                psycopg.connect(self._url, connect_timeout=2).close()
+            except psycopg.Error:
+                return
+            old, self.pool = self.pool, self._new_pool()
+            self.pool.open(wait=False)
+        finally:
+            self._recover_lock.release()
+        threading.Thread(target=old.close, kwargs={"timeout": 5.0}, name="pool-close", daemon=True).start()
 
     def close(self) -> None:
         self.pool.close()

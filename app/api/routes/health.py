@@ -32,10 +32,12 @@ def readyz(state: StateDep) -> JSONResponse:
         checks["store_error"] = type(e).__name__
     runner = state.runner
     ready = 0
-    try:
-        ready = runner.ready if runner is not None else 0
-    except Exception as e:  # the distributed runner reads worker heartbeats from the job database
-        checks["workers_error"] = type(e).__name__
+    # the distributed runner reads worker heartbeats from the job database: not asked again when it is down
+    if runner is not None and (checks["store"] or state.settings.backend == "embedded"):
+        try:
+            ready = runner.ready
+        except Exception as e:
+            checks["workers_error"] = type(e).__name__
     checks["workers_ready"] = ready
     checks["workers_configured"] = state.settings.workers if state.settings.backend == "embedded" else ready
     checks["backend"] = state.settings.backend
