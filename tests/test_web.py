@@ -16,6 +16,7 @@ import functools
 import http.server
 import json
 import os
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -244,9 +245,17 @@ def test_upload_plays_with_the_caption_track_and_the_timeline(page: Any, server:
     enter_key(page)
     page.set_input_files("#file", str(clip))
     page.check("#out-haptics")
+    page.evaluate("""() => {  // what the progress line says while the job runs
+      window.progressSeen = [];
+      const line = document.getElementById('progress-text');
+      new MutationObserver(() => window.progressSeen.push(line.textContent)).observe(line, {childList: true});
+    }""")
     page.click("#submit")
     wait_results(page)
     job = job_id(page)
+    seen = page.evaluate("window.progressSeen")
+    assert seen[0].startswith("uploading the file") and any(re.match(r"(queued|running)\b.*\(\d+%\)$", s)
+                                                            for s in seen), seen
 
     # the video plays the local file, with the job's caption track loaded, on (showing) by default
     wait_until(page, "document.querySelector('video').readyState >= 1")
