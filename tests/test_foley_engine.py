@@ -13,7 +13,7 @@ import scipy.signal
 
 from captioning.errors import InvalidOptionsError
 from captioning.events import Analysis, MediaInfo, SoundEvent, sort_events
-from captioning.foley import FoleyOptions, write_foley
+from captioning.foley import FoleyOptions, foley_blocks, suffix_for, write_foley
 from captioning.foley.render import foley_report, render_foley
 
 SR = 48000
@@ -212,6 +212,17 @@ def test_lossy_formats_decode_at_about_the_media_duration(tmp_path: Path, fmt: s
     assert rate == SR and x.shape[1] == 2
     assert x.shape[0] / rate == pytest.approx(8.0, abs=0.1)
     assert pyloudnorm.Meter(SR).integrated_loudness(x) == pytest.approx(-16.0, abs=1.0)
+
+
+def test_blocks_for_a_remux_are_the_written_track(tmp_path: Path) -> None:
+    a = analysis(BUSY, 8.0)
+    blocks = list(foley_blocks(a, opts()))
+    assert all(b.dtype == np.float32 and b.ndim == 2 and b.shape[1] == 2 for b in blocks)
+    floats = np.concatenate(blocks)
+    wav, _ = read_audio(write_foley(a, tmp_path / "foley.wav", opts()))
+    assert floats.shape == wav.shape
+    assert np.abs(floats - wav).max() <= 1.0 / 32768  # 16-bit rounding only
+    assert suffix_for("wav") == ".wav" and suffix_for("mp3") == ".mp3" and suffix_for("aac") == ".m4a"
 
 
 def test_other_rates_and_mono_files(tmp_path: Path) -> None:
