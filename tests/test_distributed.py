@@ -236,6 +236,22 @@ def test_cancel_stops_the_running_job_and_frees_its_worker(stack: Stack, http: h
     assert row is not None and row.lease is None  # the worker let go of it
 
 
+def test_a_stopped_worker_hands_its_job_back_at_once(stack: Stack, http: httpx.Client, knocks_wav: Path) -> None:
+    stack.ensure_workers(2)
+    job_id = submit(http, knocks_wav)
+    wait_until(lambda: running_slow(http, job_id), 30, "job never ran")
+    held = stack.store.get(job_id)
+    assert held is not None and held.lease is not None
+    proc = next(p for p in stack.workers if p.pid == stack.lease_pid(job_id))
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == 0
+    row = stack.store.get(job_id)
+    assert row is not None and row.lease != held.lease  # handed back before exiting, not found lost later
+    assert row.status in ("queued", "running")
+    job = wait_job(http, job_id, timeout_s=40)
+    assert job["status"] == "succeeded" and job["attempts"] == 2
+
+
 def test_a_job_whose_workers_keep_dying_fails_after_max_attempts(stack: Stack, http: httpx.Client,
                                                                  knocks_wav: Path, hooks: str) -> None:
     stack.ensure_workers(MAX_ATTEMPTS)
