@@ -268,6 +268,11 @@ def test_upload_plays_with_the_caption_track_and_the_timeline(page: Any, server:
     for k in KNOCKS_S:  # a cue at each knock (the cue starts on a frame boundary at or before it)
         assert any(-0.25 <= k - c["start"] <= 0.25 for c in got["cues"]), (k, got["cues"])
 
+    page.uncheck("#captions-on")  # the captions switch turns the track off and on
+    assert page.evaluate(PAGE_CUES)["mode"] == "hidden"
+    page.check("#captions-on")
+    assert page.evaluate(PAGE_CUES)["mode"] == "showing"
+
     # the timeline: every event once, named, in its category's row (name and shape, not colour alone)
     events = json.loads(api_result(server, job, "events.json"))["events"]
     buttons = page.evaluate("""() => [...document.querySelectorAll('#timeline .tl-event')].map(b => ({

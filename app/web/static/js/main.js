@@ -78,7 +78,8 @@ $("key-form").addEventListener("submit", async (e) => {
   e.preventDefault();
   clearError();
   const key = $("api-key").value.trim();
-  if (key) await useKey(key);
+  // a job in the address (a reload, or a link to your own job) opens once the key is known
+  if (key && (await useKey(key)) && !state.job && !state.token) await openFromHash();
 });
 
 $("key-forget").addEventListener("click", async () => {
@@ -277,6 +278,11 @@ function loadTrack(href) {
 $("captions-on").addEventListener("change", () => {
   const track = $("caption-track").track;
   track.mode = $("captions-on").checked ? "showing" : "hidden";
+});
+// the player's own captions menu switches the track too: keep the checkbox true to what is shown
+video.textTracks.addEventListener("change", () => {
+  const track = $("caption-track").track;
+  $("captions-on").checked = track.mode === "showing";
 });
 
 function cuesOf(trackElement) {
