@@ -27,7 +27,9 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
     no_auth: Annotated[
-        bool, typer.Option("--no-auth", help="Accept requests without an API key (local use only).")
+        bool, typer.Option("--no-auth", help="Accept requests without an API key, for one person on their own "
+                           "machine: anyone reaching the port owns every job, so keep --host on 127.0.0.1 (other "
+                           "sites' pages in your browser are refused). The web page at / then asks for no key.")
     ] = False,
     workers: Annotated[
         int | None, typer.Option(help="Analysis worker processes (default: SOUNDCUE_WORKERS or 1).", min=1)
