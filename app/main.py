@@ -129,7 +129,8 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
         max_age=600,
     )
     if settings.no_auth:  # outermost: other sites in the user's browser must not use a keyless server
-        app.add_middleware(NoAuthGuard, public_url=settings.public_url)
+        app.add_middleware(NoAuthGuard, public_url=settings.public_url,
+                           trusted_origins=tuple(o for o in settings.cors_origins if o != "*"))
     app.include_router(health.router)
     app.include_router(api_router)
     web.install(app, settings)

@@ -532,9 +532,10 @@ def test_no_auth_page_asks_for_no_key_and_other_sites_are_refused(page: Any, no_
     ("DELETE", "127.0.0.1:8000", "https://evil.example", "token=abc", True),
     ("GET", "rebound.evil.example:8000", None, "", True),  # DNS rebinding: a name someone else controls
     ("GET", "captions.example.org", None, "", False),  # SOUNDCUE_PUBLIC_URL's host
+    ("POST", "127.0.0.1:8000", "https://tools.example.org", "", False),  # named in SOUNDCUE_CORS_ORIGINS
 ])
 def test_no_auth_guard_rules(method: str, host: str, origin: str | None, query: str, refused: bool) -> None:
-    reason = refusal(method, host, origin, query, "https://captions.example.org")
+    reason = refusal(method, host, origin, query, "https://captions.example.org", ("https://tools.example.org/",))
     assert (reason is not None) == refused, reason
 
 
