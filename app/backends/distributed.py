@@ -151,9 +151,10 @@ class Maintenance:
                     self.results.remove_work(job_id)
                     store.clear_lease(job_id)
             for lease in dead:
-                self.lost_workers += 1
                 reason = f"the worker stopped answering (no heartbeat for {s.worker_lost_after_s:.0f} s)"
-                for job_id, status in store.release(lease, reason, s.max_attempts):
+                released = store.release(lease, reason, s.max_attempts)
+                self.lost_workers += bool(released)  # another process's loop may have released it first
+                for job_id, status in released:
                     log.warning("worker %s lost during the job; job is now %s", lease, status,
                                 extra={"job_id": job_id})
                     if status == "queued":
@@ -165,7 +166,12 @@ class Maintenance:
                 "detail": f"the job ran longer than the limit of {s.job_timeout_s:.0f} s; try a shorter file",
             }
             store.fail(job_id, lease, error)
-        if self.queue.pending() == 0:
+        try:
+            empty = self.queue.pending() == 0
+        except redis.RedisError as e:  # nothing to send with anyway; the other steps go on
+            log.warning("maintenance: the queue cannot be reached: %s", e)
+            empty = False
+        if empty:
             for job_id in store.queued_before(time.time() - s.requeue_after_s):
                 log.warning("job queued for %.0f s with no message in the queue: sent again", s.requeue_after_s,
                             extra={"job_id": job_id})

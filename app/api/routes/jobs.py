@@ -171,7 +171,8 @@ async def submit(
 ) -> tuple[JobRow, bool]:
     """Parse a job submission (JSON with video_url, or a multipart upload), validate it, store it."""
     settings = state.settings
-    check_capacity(state, owner)
+    # the job store calls run in the thread pool: a slow or unreachable database must not stall the event loop
+    await run_in_threadpool(check_capacity, state, owner)
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     limits = limits or {}
     job_id = new_job_id()
@@ -232,7 +233,11 @@ async def submit(
         )
         # The input is in place before the job row exists, so a worker never sees a job without input.
         state.results.adopt_input(job_id, staging / "input")
-        row, created = _create(state, new)
+        try:
+            row, created = await run_in_threadpool(_create, state, new)
+        except BaseException:  # refused or not stored (database unreachable): keep no orphan input
+            state.results.remove(job_id)
+            raise
         if not created:
             state.results.remove(job_id)
         return row, created
@@ -271,7 +276,7 @@ async def submit_url(
         request_hash=request_hash,
         job_id=new_job_id(),
     )
-    return _create(state, new)
+    return await run_in_threadpool(_create, state, new)
 
 
 def _with_outputs(options: JobOptions, force: tuple[str, ...]) -> JobOptions:
