@@ -309,10 +309,14 @@ def hour(tmp: Path) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("checks", nargs="*", choices=["align", "tags", "speed", "hour"], default=[])
+    every = ["align", "tags", "speed", "hour"]
+    parser.add_argument("checks", nargs="*", metavar="CHECK", help=f"any of {every} (default: all)")
     parser.add_argument("--out", type=Path, help="write every figure to this JSON file")
     args = parser.parse_args(argv)
-    checks = args.checks or ["align", "tags", "speed", "hour"]
+    unknown = [c for c in args.checks if c not in every]
+    if unknown:
+        parser.error(f"unknown checks {unknown}; choose from {every}")
+    checks = args.checks or every
     metrics: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="eval-foley-") as d:
         tmp = Path(d)

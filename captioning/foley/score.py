@@ -88,6 +88,7 @@ def resolve_params(recipe: Recipe, material: str | None, tables: Tables) -> dict
 
 
 def profile_shape(profile: Profile) -> Shape:
+    """The multipliers a profile applies to every sound (pitch, decay, attack, onset bend, width)."""
     return Shape(pitch=profile.pitch, decay=profile.decay, attack=profile.attack, glide_st=profile.glide_st,
                  width=profile.width)
 
