@@ -52,9 +52,10 @@ function stack(items, minSpan) {
   return Math.max(1, ends.length);
 }
 
-function niceStep(duration) {
+/** A round tick step (s) giving at most `maxTicks` ticks over `duration` seconds. */
+function niceStep(duration, maxTicks = 10) {
   for (const step of [0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600]) {
-    if (duration / step <= 10) return step;
+    if (duration / step <= maxTicks) return step;
   }
   return 7200;
 }
@@ -166,9 +167,10 @@ export class Timeline {
   ticks(width) {
     const { start, span, end } = this.view();
     this.axisTrack.replaceChildren();
-    const step = niceStep(span);
+    const step = niceStep(span, Math.max(2, Math.min(10, Math.floor(width / 56))));
     for (let t = Math.ceil(start / step) * step; t <= end + 1e-9; t += step) {
       const nearEnd = (t - start) / span > 0.92;
+      if (!nearEnd && end - t < step && (end - t) / span < 0.12) continue;  // would run into the end tick
       const tick = el("span", { class: nearEnd ? "tl-tick tl-tick-end" : "tl-tick" }, clock(t).replace(/\.0$/, ""));
       tick.style.left = `${((t - start) / span) * width}px`;
       this.axisTrack.append(tick);
@@ -223,14 +225,22 @@ export class Timeline {
         item.button.classList.toggle("tl-out", !inView);
         if (!inView) continue;
         item.button.style.left = `${px(item.start - start)}px`;
-        item.button.style.minWidth = `${Math.max(px(item.end - item.start), 20)}px`;
+        item.button.style.minWidth = `${Math.min(Math.max(px(item.end - item.start), 20), width)}px`;
         item.bar.style.width = `${Math.max(px(item.end - item.start), 3)}px`;
+        item.bar.style.left = "-4px";
         shown.push(item);
       }
-      const spans = shown.map((item) => ({
-        start: item.start,
-        end: item.start + ((item.button.offsetWidth + 4) * span) / width,
-      }));
+      // a label that would run past the right edge is moved left; its bar stays on the sound's own time
+      const spans = shown.map((item) => {
+        const at = px(item.start - start);
+        const w = item.button.offsetWidth;
+        const left = Math.max(0, Math.min(at, width - w));
+        if (left !== at) {
+          item.button.style.left = `${left}px`;
+          item.bar.style.left = `${at - left - 4}px`;
+        }
+        return { start: left, end: left + w + 4 };
+      });
       const rows = stack(spans, 0);
       shown.forEach((item, k) => {
         item.row = spans[k].row;
