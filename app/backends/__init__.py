@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from app.backends.base import JobQueue, JobRepository, ResultStore, Runner, StoreUnavailable, options_hash
 from app.core.config import Settings
 
+#: Connection pool size of one API process of the distributed backend.
+API_CONNECTIONS = 16
+
 __all__ = ["Backend", "JobQueue", "JobRepository", "ResultStore", "Runner", "StoreUnavailable", "open_backend",
            "options_hash"]
 
@@ -57,7 +60,9 @@ def open_backend(settings: Settings, *, start_workers: bool = True) -> Backend:
         from app.backends.postgres import PostgresJobStore
 
         assert settings.database_url is not None
-        store = PostgresJobStore(settings.database_url, retention_s=settings.retention_s)
+        # the API's thread pool serves up to 40 requests at once; each holds a connection only for its queries
+        store = PostgresJobStore(settings.database_url, retention_s=settings.retention_s,
+                                 max_connections=API_CONNECTIONS)
         queue = DramatiqQueue(settings)
         runner = RemoteWorkers(store, Maintenance(store, queue, results, settings), settings) if start_workers else None
         return Backend(repository=store, queue=queue, results=results, runner=runner)

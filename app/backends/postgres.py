@@ -165,7 +165,11 @@ class PostgresJobStore:
                         yield conn
                 else:
                     yield conn
-        except (psycopg.OperationalError, PoolTimeout) as e:
+        except PoolTimeout as e:
+            self._recover()
+            raise StoreUnavailable(f"no connection to the job database within {self.request_timeout_s:.0f} s "
+                                   "(unreachable or overloaded)") from e
+        except psycopg.OperationalError as e:
             self._recover()
             raise StoreUnavailable(f"the job database cannot be reached: {e}") from e
 
