@@ -295,7 +295,10 @@ def test_upload_plays_with_the_caption_track_and_the_timeline(page: Any, server:
     assert "active" in (page.get_attribute(f".tl-event[data-event-id='{second['id']}']", "class") or "")
     assert page.evaluate("document.querySelector('.tl-playhead').style.left") != ""
 
-    # downloads give the result files themselves
+    # downloads: every result of the job, each giving the file itself
+    with client(server) as http:
+        names = [r["name"] for r in http.get(f"/v1/jobs/{job}").json()["results"]]
+    assert page.evaluate("[...document.querySelectorAll('#downloads a')].map(a => a.download)") == names
     for name in ("captions.srt", "events.json", "haptics.web.json"):
         with page.expect_download() as info:
             page.click(f"#downloads a[download='{name}']")
@@ -424,7 +427,11 @@ def test_share_link_opens_the_results_without_a_key(browser: Any, page: Any, ser
         wait_until(viewer, "document.querySelector('video').readyState >= 1")
         cues = viewer.evaluate(PAGE_CUES)
         assert cues["mode"] == "showing" and len(cues["cues"]) == len(KNOCKS_S)
-        assert viewer.locator("#downloads a").count() >= 3
+        shared = viewer.evaluate("[...document.querySelectorAll('#downloads a')].map(a => a.download)")
+        assert shared == page.evaluate("[...document.querySelectorAll('#downloads a')].map(a => a.download)")
+        with viewer.expect_download() as info:  # a download without a key
+            viewer.click("#downloads a[download='captions.srt']")
+        assert Path(info.value.path()).read_bytes() == api_result(server, job_id(page), "captions.srt")
     finally:
         other.close()
 

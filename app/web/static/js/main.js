@@ -12,8 +12,9 @@ import { AuditPanel } from "./audit.js";
 const $ = (id) => document.getElementById(id);
 const POLL_MS = 500;
 /** Results a share link is tried for when it does not list them (events.json and captions.vtt always exist). */
-const SHARED_RESULTS = ["events.json", "captions.vtt", "captions.srt", "captions.metadata.vtt", "haptics.json",
-  "haptics.web.json", "haptics.ahap", "haptics.android.json", "timeline.png"];
+const SHARED_RESULTS = ["events.json", "captions.vtt", "captions.srt", "captions.metadata.vtt", "captions.review.json",
+  "haptics.json", "haptics.web.json", "haptics.ahap", "haptics.android.json", "timeline.png", "foley.wav", "foley.mp3",
+  "foley.m4a", "video.mp4", "video.mkv", "video.webm"];
 
 const api = new Api();
 const state = {
@@ -427,6 +428,7 @@ async function presentResults(source) {
   if (state.job && state.token) {
     const params = new URLSearchParams({ job: state.job.id, token: state.token });
     if (state.source && state.source.url) params.set("src", state.source.url);
+    params.set("results", [...state.results.keys()].join(","));  // what to show, without probing
     $("share-link").value = `${location.origin}/#${params}`;
     $("share").hidden = false;
   } else {
