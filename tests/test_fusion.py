@@ -204,17 +204,25 @@ def struck(start: float, hits: tuple[float, ...], end: float, *, dip_db: float =
 
 def test_separate_hits_heard_as_one_long_sound_become_one_event_each_named_by_the_metal_seen(
         vocab: Vocabulary) -> None:
-    hits = (0.1, 0.85, 1.6, 2.4)
-    obs = VisualObservations(onsets=tuple(onset(h - 0.03, x=0.3) for h in (0.1, 0.85, 2.4)), scenes=(METAL_BAR,))
-    ev = struck(0.1, hits, 3.0)
+    hits = (0.1, 1.3, 2.5, 3.8)  # each dies away before the next, far enough apart for a caption each
+    obs = VisualObservations(onsets=tuple(onset(h - 0.03, x=0.3) for h in (0.1, 1.3, 3.8)), scenes=(METAL_BAR,))
+    ev = struck(0.1, hits, 4.5)
     out = fuse([ev], visual_events(obs, vocab, 10.0), obs, vocab, audio_analysed=True)
     assert [e.start for e in out] == pytest.approx(hits, abs=0.05)
     assert {e.label for e in out} == {"clang"} and {e.caption for e in out} == {"metal clangs"}
-    assert all(e.material == "metal" and e.end <= nxt for e, nxt in zip(out, (*hits[1:], 3.0), strict=True))
+    assert all(e.material == "metal" and e.end <= nxt for e, nxt in zip(out, (*hits[1:], 4.5), strict=True))
     # the hits seen confirm their strokes (pan from the picture); the stroke nobody saw is still heard
     assert [e.source for e in out] == ["audio+visual", "audio+visual", "audio", "audio+visual"]
     assert out[0].pan == pytest.approx(-0.4)
     assert out[0].audioset[0] == "Chink, clink"  # the class that names it comes first
+
+
+def test_strokes_too_fast_for_a_caption_each_stay_one_event_worded_as_repeated(vocab: Vocabulary) -> None:
+    hits = (0.1, 0.85, 1.6, 2.4, 3.15)  # a drumstick on a metal bar every 0.75 s, silent in between
+    obs = VisualObservations(onsets=tuple(onset(h) for h in hits), scenes=(METAL_BAR,))
+    (ev,) = fuse([struck(0.1, hits, 3.8)], visual_events(obs, vocab, 10.0), obs, vocab, audio_analysed=True)
+    assert (ev.start, ev.end) == (0.1, 3.8)
+    assert ev.label == "clang" and ev.caption == "metal clanging" and ev.source == "audio+visual"
 
 
 def test_a_rhythm_that_never_goes_quiet_stays_one_event(vocab: Vocabulary) -> None:
@@ -227,23 +235,23 @@ def test_a_rhythm_that_never_goes_quiet_stays_one_event(vocab: Vocabulary) -> No
 
 
 def test_strokes_need_two_hits_seen_and_supporting_classes_to_be_renamed(vocab: Vocabulary) -> None:
-    hits = (0.1, 0.85, 1.6)
-    one_seen = VisualObservations(onsets=(onset(0.85),), scenes=(METAL_BAR,))
-    ev = struck(0.1, hits, 2.4)
+    hits = (0.1, 1.3, 2.5)
+    one_seen = VisualObservations(onsets=(onset(1.3),), scenes=(METAL_BAR,))
+    ev = struck(0.1, hits, 3.4)
     out = fuse([ev], visual_events(one_seen, vocab, 10.0), one_seen, vocab, audio_analysed=True)
     assert len(out) == 1 and out[0].label == "cap_gun"  # one hit seen: not shown to be a series of strokes
     seen = VisualObservations(onsets=tuple(onset(h) for h in hits), scenes=(METAL_BAR,))
-    gunshots = struck(0.1, hits, 2.4, audioset=("Cap gun", "Gunshot, gunfire"))
+    gunshots = struck(0.1, hits, 3.4, audioset=("Cap gun", "Gunshot, gunfire"))
     out = fuse([gunshots], visual_events(seen, vocab, 10.0), seen, vocab, audio_analysed=True)
     assert [e.label for e in out] == ["cap_gun"] * 3  # split, but nothing heard sounds like metal
 
 
 def test_a_hit_seen_in_the_quiet_between_strokes_adds_no_event(vocab: Vocabulary) -> None:
-    hits = (0.1, 1.1)
-    obs = VisualObservations(onsets=(onset(0.1), onset(0.6), onset(1.1)), scenes=(METAL_BAR,))
-    out = fuse([struck(0.1, hits, 2.0, dip_db=70.0)], visual_events(obs, vocab, 10.0), obs, vocab,
+    hits = (0.1, 1.3)
+    obs = VisualObservations(onsets=(onset(0.1), onset(0.8), onset(1.3)), scenes=(METAL_BAR,))
+    out = fuse([struck(0.1, hits, 2.2, dip_db=70.0)], visual_events(obs, vocab, 10.0), obs, vocab,
                audio_analysed=True)
-    assert [(e.start, e.label) for e in out] == [(0.1, "clang"), (1.1, "clang")]
+    assert [(e.start, e.label) for e in out] == [(0.1, "clang"), (1.3, "clang")]
 
 
 def test_music_is_never_cut_into_strokes(vocab: Vocabulary) -> None:

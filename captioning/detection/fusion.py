@@ -11,10 +11,12 @@
   none of the tagger's candidates, the label stays (off-screen sounds are common).
 * **Strokes.** A heard (non-music) sound whose span holds ``min_seen_strokes`` or more seen hits is a series
   of strokes (a stick on a metal bar that the tagger took for one long "cap gun popping"): it is named from
-  the shot with the hits as evidence (below), and where its level falls ``stroke_gap_db`` below a stroke's
-  peak before the next stroke begins (each hit dies away; a chopping rhythm that never goes quiet stays one
-  repeated-strokes event), it is split into one event per stroke, each timed by the rise of its loudness
-  envelope. Each stroke then meets the pictures on its own (confirmation, pan).
+  the shot with the hits as evidence (below). Where its level falls ``stroke_gap_db`` below a stroke's peak
+  before the next stroke begins (each hit dies away) and the strokes are ``min_stroke_interval_s`` or more
+  apart, it is split into one event per stroke, each timed by the rise of its loudness envelope, and each
+  meets the pictures on its own (confirmation, pan). Faster strokes (a hit every 0.75 s, a chopping rhythm)
+  stay one event with the repeated-strokes wording ("metal clanging"): a caption per stroke would need
+  5/6 s on screen each and fall ever further behind its sound.
 * **Material.** A heard abrupt sound confirmed by a seen hit, in a shot whose most likely material (weight
   ``material_weight`` or more) has a hit label in ``captioning/data/material_hits.csv`` (metal: "metal
   clangs"), takes that label when its own AudioSet classes support it (``heard_as.csv``), unless a scene
@@ -56,6 +58,8 @@ class FusionOptions:
         stroke_rise_db: a stroke starts where the loudness envelope rises this much (dB) within 0.1 s.
         stroke_gap_db: strokes are separate events when the level falls this far (dB) below a stroke's peak
             before the next one (the sound stopped in between).
+        min_stroke_interval_s: strokes closer than this (onset to onset) stay in one event: a caption needs
+            5/6 s on screen (Netflix's minimum duration) and a gap before the next.
         material_weight: a shot's material needs this weight to name a seen hit.
     """
 
@@ -66,6 +70,7 @@ class FusionOptions:
     min_seen_strokes: int = 2
     stroke_rise_db: float = 12.0
     stroke_gap_db: float = 40.0
+    min_stroke_interval_s: float = 1.0
     material_weight: float = 0.2
 
 
@@ -223,6 +228,15 @@ def _strokes(ev: SoundEvent, visual: Sequence[SoundEvent], obs: VisualObservatio
         if quiet.size or b == env.size:
             pieces.append((first, peak + int(quiet[0]) if quiet.size else b))
             first = b
+    # strokes too close for a caption each stay together
+    step = opts.min_stroke_interval_s * ENVELOPE_RATE_HZ  # envelope indices
+    joined: list[tuple[int, int]] = []
+    for k, (a, b) in enumerate(pieces):
+        if k and a - pieces[k - 1][0] < step - 1e-6:
+            joined[-1] = (joined[-1][0], b)
+        else:
+            joined.append((a, b))
+    pieces = joined
     if len(pieces) < 2:
         return [ev]
     out = []
