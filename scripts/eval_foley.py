@@ -295,7 +295,10 @@ def hour(tmp: Path) -> dict[str, Any]:
         "t = time.perf_counter()\n"
         f"r = foley_report(a, Path({out!r}), FoleyOptions())\n"
         "u = resource.getrusage(resource.RUSAGE_SELF)\n"
-        "print(time.perf_counter() - t, u.ru_utime + u.ru_stime, r.passes, r.loudness_lufs, u.ru_maxrss)\n"
+        # VmHWM: this process's own peak (ru_maxrss keeps the forking parent's peak across exec on Linux)
+        "hwm = [int(x.split()[1]) for x in open('/proc/self/status') if x.startswith('VmHWM')]\n"
+        "print(time.perf_counter() - t, u.ru_utime + u.ru_stime, r.passes, r.loudness_lufs, "
+        "hwm[0] if hwm else u.ru_maxrss)\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     wall, cpu, passes, lufs, rss_kb = proc.stdout.split()[-5:]
