@@ -97,16 +97,19 @@ CROSSFADE_S = 1.0
 
 
 def texture_pool(voice: Voice, sr: int, cache: OneShotCache) -> np.ndarray:
-    """POOL_S seconds of a texture stream, float32 (n, channels), rendered once per voice seed and cached."""
+    """A texture stream's pool, float32 (n, channels), rendered once per voice seed and cached: POOL_S seconds,
+    or just the voice's length (plus the calibration's warm-up) when it is shorter."""
     family = FAMILIES[voice.recipe.family]
     assert family.stream is not None
     factory = family.stream
+    length = voice.length or 0
+    n = min(int(POOL_S * sr), max(length, int(sum(_CALIBRATION_S) * sr)))
 
     def make() -> np.ndarray:
         s = factory(Params(family.defaults, voice.params), sr, np.random.default_rng(voice.seed), voice.shape)
-        return s.render(int(POOL_S * sr))
+        return s.render(n)
 
-    return cache.get_or_render(_key(voice, sr, "pool:" + voice.recipe.family), make)
+    return cache.get_or_render(_key(voice, sr, f"pool{n}:" + voice.recipe.family), make)
 
 
 class LoopedPool:
@@ -114,8 +117,9 @@ class LoopedPool:
     by equal-power crossfades of CROSSFADE_S (uncorrelated noise keeps its power through them). A stationary
     bed of any length then costs a copy per block; the first segment starts at the pool's start."""
 
-    def __init__(self, pool: np.ndarray, sr: int, seed: int) -> None:
+    def __init__(self, pool: np.ndarray, sr: int, seed: int, length: int) -> None:
         self.pool = pool
+        self.length = length
         self.seg = int(SEGMENT_S * sr)
         self.xf = int(CROSSFADE_S * sr)
         self.hop = self.seg - self.xf
@@ -142,8 +146,12 @@ class LoopedPool:
         return self._offsets[j]
 
     def render(self, n: int) -> np.ndarray:
-        out = np.zeros((n, self.pool.shape[1]))
         k0, k1 = self.pos, self.pos + n
+        if self.length <= self.pool.shape[0]:  # a bed no longer than its pool: play it straight
+            self.pos = k1
+            direct: np.ndarray = self.pool[k0:k1].astype(np.float64)
+            return direct
+        out = np.zeros((n, self.pool.shape[1]))
         for j in range(max(0, (k0 - self.seg) // self.hop), k1 // self.hop + 1):
             s0 = j * self.hop
             lo, hi = max(k0, s0), min(k1, s0 + self.seg)
@@ -183,7 +191,7 @@ class _Playing:
             assert family.stream is not None
             if family.loop:
                 pool = texture_pool(voice, sr, cache)
-                self.stream = LoopedPool(pool, sr, voice.seed)
+                self.stream = LoopedPool(pool, sr, voice.seed, voice.length or 0)
                 tail = pool[int(_CALIBRATION_S[0] * sr):]
                 rms = math.sqrt(float(np.mean(np.square(tail, dtype=np.float64))))
                 level = REF_RMS / rms if rms > 0 else 1.0
