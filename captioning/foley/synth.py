@@ -628,7 +628,8 @@ def _widen(x: np.ndarray, width: float) -> np.ndarray:
 TONE_DEFAULTS: dict[str, Param] = {
     "wave": "sine", "freqs": (1000.0,), "harmonics": 12.0, "sweep_lo_hz": 0.0, "sweep_hi_hz": 0.0,
     "sweep_period_s": 4.0, "sweep_shape": "sine", "on_s": 0.0, "off_s": 0.0, "note_sweep": 0.0,
-    "vibrato_hz": 0.0, "vibrato_cents": 0.0, "wobble_cents": 0.0, "wobble_hz": 3.0, "drive": 0.0,
+    "vibrato_hz": 0.0, "vibrato_cents": 0.0, "wobble_cents": 0.0, "wobble_hz": 3.0, "jitter_cents": 0.0,
+    "drive": 0.0,
     "band_lo_hz": 0.0, "band_hi_hz": 0.0, "noise_gain": 0.0, "am_hz": 0.0, "am_depth": 0.0, "edge_ms": 5.0,
     "length_s": 0.5,
 }
@@ -660,6 +661,7 @@ class ToneStream(_Chunked):
         self.sweep_phase = float(rng.uniform(0, 1)) if self.sweep else 0.0
         self.t = 0  # samples rendered
         self.wobble = _SmoothRandom(rng, p.f("wobble_hz"), sr)
+        self.jitter = _SmoothRandom(rng, 150.0, sr) if p.f("jitter_cents") else None
         lo, hi = p.f("band_lo_hz"), p.f("band_hi_hz")
         self.band = _Filter(_sos("bandpass", (lo * shape.pitch, hi * shape.pitch), sr), 1) if lo > 0 and hi > 0 \
             else None
@@ -682,6 +684,8 @@ class ToneStream(_Chunked):
         cents = p.f("vibrato_cents") * np.sin(2 * np.pi * p.f("vibrato_hz") * t)
         if p.f("wobble_cents"):
             cents = cents + p.f("wobble_cents") * self.wobble.next(n)
+        if self.jitter is not None:  # cycle-to-cycle irregularity of a living or mechanical source
+            cents = cents + p.f("jitter_cents") * self.jitter.next(n)
         on, off = p.f("on_s"), p.f("off_s")
         if p.f("note_sweep") and on > 0:
             pos = np.mod(t, on + off) / on
