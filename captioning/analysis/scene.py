@@ -231,13 +231,14 @@ def scene_context(mean_probs: np.ndarray, start: float, end: float, *, table: Co
     materials = np.minimum(counted @ table.material_weights, 1.0)
     ambience = counted @ table.ambience_weights
     best_bed = int(np.argmax(ambience)) if ambience.size else -1
+    has_bed = best_bed >= 0 and ambience[best_bed] >= opts.min_ambience_weight
     return SceneContext(
         start=round(start, 3), end=round(end, 3),
         classes=_ranked(class_names, p, opts.min_class_prob, opts.top_classes),
         labels=_ranked(table.labels, labels, opts.min_label_weight, opts.max_labels),
         materials=_ranked(table.materials, materials, opts.min_label_weight, opts.max_labels),
-        ambience=table.ambience[best_bed] if best_bed >= 0 and ambience[best_bed] >= opts.min_ambience_weight
-        else None,
+        ambience=table.ambience[best_bed] if has_bed else None,
+        ambience_weight=round(min(1.0, float(ambience[best_bed])), 4) if has_bed else 0.0,
     )
 
 

@@ -88,6 +88,7 @@ class SceneContext:
         materials: likely materials of what is hit ("metal", "wood", "glass", ...), (material, weight).
         ambience: the vocabulary label of the ambience bed that fits the scene ("street", "forest", ...), or
             None.
+        ambience_weight: the score of that bed, 0..1 (0 when ``ambience`` is None).
     """
 
     start: float
@@ -96,6 +97,7 @@ class SceneContext:
     labels: tuple[tuple[str, float], ...] = ()
     materials: tuple[tuple[str, float], ...] = ()
     ambience: str | None = None
+    ambience_weight: float = 0.0
 
 
 T_co = TypeVar("T_co", covariant=True)

@@ -27,6 +27,9 @@
   confidence when the audio was not analysed (a silent clip), with its confidence capped at
   ``unheard_confidence`` (left for review) when the audio was analysed but heard nothing there.
 * **Off screen.** Audio events with nothing visible stay as they are.
+* **Seen beds.** The ambience each shot shows becomes a background event where no bed was heard
+  (:mod:`captioning.detection.beds`): with the scene's confidence on a silent clip, capped at
+  ``unheard_confidence`` (left for review, still played by the Foley track) when the audio was analysed.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ import numpy as np
 
 from captioning.analysis.video import VisualObservations
 from captioning.datafiles import csv_records, data_text
+from captioning.detection.beds import BedOptions, seen_beds
 from captioning.detection.visual import IMPACT_CATEGORIES
 from captioning.events import ENVELOPE_RATE_HZ, SoundEvent, sort_events
 from captioning.vocabulary import Vocabulary, VocabularyEntry
@@ -129,6 +133,9 @@ def fuse(audio: Sequence[SoundEvent], visual: Sequence[SoundEvent], obs: VisualO
         if audio_analysed:
             ev = dataclasses.replace(ev, confidence=min(ev.confidence, opts.unheard_confidence))
         out.append(ev)
+    # the ambience each shot shows, where no bed was heard (captioning/detection/beds.py)
+    out.extend(seen_beds(obs.scenes, out, vocab, audio_analysed=audio_analysed,
+                         opts=BedOptions(unheard_confidence=opts.unheard_confidence)))
     return sort_events(out)
 
 

@@ -2,7 +2,7 @@
 
 Rules (issue 11):
 
-* an event's recipe is its vocabulary entry's ``foley`` column; ``none`` (speech, music, room tone) and labels the
+* an event's recipe is its vocabulary entry's ``foley`` column; ``none`` (speech, music) and labels the
   vocabulary does not know render nothing;
 * onset sample = ``round(start * sample_rate)``; with ``sync="second"`` the onset snaps to the nearest whole
   second first (the event keeps its length);
