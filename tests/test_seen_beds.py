@@ -12,7 +12,7 @@ import pytest
 from captioning.analysis.types import SceneContext, VisualOnset
 from captioning.analysis.video import VisualObservations
 from captioning.captions.cues import build_cues
-from captioning.detection.beds import seen_beds
+from captioning.detection.beds import BedOptions, seen_beds
 from captioning.detection.fusion import fuse
 from captioning.detection.visual import visual_events
 from captioning.events import Analysis, MediaInfo, SoundEvent, sort_events
@@ -43,8 +43,14 @@ def test_a_silent_clip_gets_the_bed_each_run_of_shots_shows(vocab: Vocabulary) -
     scenes = (scene(0.0, 4.0, "birdsong", 0.6), scene(4.0, 6.0, "birdsong", 0.3), scene(6.0, 10.0, "traffic", 0.5),
               scene(10.0, 12.0, None))
     beds = seen_beds(scenes, (), vocab, audio_analysed=False)
-    assert [(b.label, b.start, b.end) for b in beds] == [("birdsong", 0.0, 6.0), ("traffic", 6.0, 10.0)]
-    birds, traffic = beds
+    # a shot the classifier names no bed for gets room tone: never digital silence under a scene
+    assert [(b.label, b.start, b.end) for b in beds] == [("birdsong", 0.0, 6.0), ("traffic", 6.0, 10.0),
+                                                         ("room_tone", 10.0, 12.0)]
+    assert beds[2].confidence == pytest.approx(0.2) and beds[2].loudness < beds[1].loudness
+    assert seen_beds(scenes, (), vocab, audio_analysed=False, opts=BedOptions(fallback_label=""))[-1].label == \
+        "traffic"
+    assert [b.label for b in seen_beds(scenes, (), vocab, audio_analysed=True)] == ["birdsong", "traffic"]
+    birds, traffic, _ = beds
     assert birds.background and birds.source == "visual" and birds.kind == "sustained"
     assert birds.caption == vocab["birdsong"].caption_sustained
     assert birds.confidence == pytest.approx((0.6 * 4 + 0.3 * 2) / 6, abs=1e-3)  # weighted by time on screen

@@ -5,8 +5,11 @@ label: room_tone, birdsong, traffic, wind, waves, ...). A Foley track must play 
 the scene", so a shot's bed becomes an event: background, sustained, ``source="visual"``, the scene's label and
 the vocabulary's sustained wording, its confidence the scene's ambience weight, its loudness a quiet bed level
 (:data:`BED_DBFS`; room tone far quieter, :data:`ROOM_TONE_DBFS`). Neighbouring shots with the same ambience are
-one bed; the bed leaves out every stretch a heard background event (an ambience bed the tagger found) covers,
-and pieces shorter than ``min_bed_s`` are dropped.
+one bed. On a silent clip, a shot whose scene names no ambience (the classifier was unsure) gets room tone
+(``fallback_label``, confidence ``fallback_confidence``): a Foley editor never leaves true digital silence under
+a scene, and room tone is never captioned (with the audio analysed, such a shot gets nothing: no evidence of
+any bed). The bed leaves out every stretch a heard background
+event (an ambience bed the tagger found) covers, and pieces shorter than ``min_bed_s`` are dropped.
 
 What the user gets, as an SDH captioner and a Foley editor would expect it:
 
@@ -45,10 +48,14 @@ class BedOptions:
     Attributes:
         min_bed_s: a seen bed (or the piece of one left between heard beds) shorter than this is dropped.
         unheard_confidence: cap on a seen bed's confidence when the audio was analysed and heard no bed there.
+        fallback_label: the bed of a shot whose scene names no ambience, on a silent clip ("": none).
+        fallback_confidence: the confidence of that bed.
     """
 
     min_bed_s: float = 1.0
     unheard_confidence: float = 0.45
+    fallback_label: str = "room_tone"
+    fallback_confidence: float = 0.2
 
 
 def seen_beds(scenes: Sequence[SceneContext], heard: Sequence[SoundEvent], vocab: Vocabulary, *,
@@ -67,14 +74,16 @@ def seen_beds(scenes: Sequence[SceneContext], heard: Sequence[SoundEvent], vocab
     opts = opts or BedOptions()
     runs: list[tuple[str, float, float, float]] = []  # (label, start, end, confidence weighted by time)
     for sc in scenes:
-        if sc.ambience is None or sc.end <= sc.start:
+        bed = sc.ambience or ("" if audio_analysed else opts.fallback_label)
+        weight = sc.ambience_weight if sc.ambience else opts.fallback_confidence
+        if not bed or sc.end <= sc.start:
             continue
         span = sc.end - sc.start
-        if runs and runs[-1][0] == sc.ambience and abs(runs[-1][2] - sc.start) < 1e-6:
+        if runs and runs[-1][0] == bed and abs(runs[-1][2] - sc.start) < 1e-6:
             label, start, end, mass = runs[-1]
-            runs[-1] = (label, start, sc.end, mass + sc.ambience_weight * span)
+            runs[-1] = (label, start, sc.end, mass + weight * span)
         else:
-            runs.append((sc.ambience, sc.start, sc.end, sc.ambience_weight * span))
+            runs.append((bed, sc.start, sc.end, weight * span))
     covered = sorted((e.start, e.end) for e in heard if e.background)
     out: list[SoundEvent] = []
     for label, start, end, mass in runs:
