@@ -64,8 +64,10 @@ SPEED_FLOOR_S = 1.5
 
 
 def label_for(recipe: str) -> str:
-    """A vocabulary label rendered with ``recipe`` (the most specific sound row that uses it)."""
-    rows = [e for e in load_vocabulary() if e.foley == recipe and e.role in ("sound", "ambience")]
+    """A vocabulary label rendered with ``recipe`` (the most specific sound row that uses it; room tone's row is
+    never captioned, role ``ignore``, but is rendered as a bed)."""
+    rows = [e for e in load_vocabulary() if e.foley == recipe and e.role in ("sound", "ambience")] or [
+        e for e in load_vocabulary() if e.foley == recipe]
     rows.sort(key=lambda e: -e.specificity)
     return rows[0].label
 
