@@ -351,6 +351,18 @@ def test_analyzer_streams_the_same_steps_as_the_whole_sequence(gate: bool) -> No
     assert not fake.closed  # the caller's tracker is the caller's to close
 
 
+@pytest.mark.parametrize("fps", [10.0, 15.0, 30.0])
+def test_analyzer_finds_the_same_steps_at_10_15_and_30_fps(fps: float) -> None:
+    t, lm, truth = walker(8.0, x0=0.5, follow=True, fps=fps)
+    lm = lm.astype(np.float32)
+    detector = PoseStepDetector(fps, tracker=FakeTracker(lm))
+    for frame in _frames(t, lm):
+        detector.push(frame)
+    found = [o.t for o in detector.finish() if o.t < 7.5]  # the last step may not have settled at every rate
+    expected = [s for s, _ in truth if s - 0.44 > 0 and s < 7.5]  # its whole swing seen
+    assert found == pytest.approx(expected, abs=0.1)
+
+
 def test_analyzer_skips_the_model_while_nothing_moves() -> None:
     t, lm = still(10.0, jitter=0.0)
     lm[60:] = np.nan  # the person leaves after 5 s
