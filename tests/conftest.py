@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,24 @@ sys.path.insert(0, str(Path(__file__).parent))
 from media_factory import knock, noise_floor, place, write_audio, write_video  # noqa: E402
 
 KNOCK_TIMES = (1.0, 2.5, 4.2)
+
+#: Loggers whose set-up the service and the CLI change in-process: the root logger (the CLI's basicConfig sets
+#: its level) and ours (app.core.logging.configure stops their propagation to the root, where caplog listens).
+_CONFIGURED_LOGGERS = ("", "soundcue", "captioning", "models", "uvicorn", "uvicorn.error")
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """A test that builds the app or runs a CLI in-process must not change logging for the tests after it."""
+    saved = [(lg, list(lg.handlers), lg.level, lg.propagate)
+             for lg in map(logging.getLogger, _CONFIGURED_LOGGERS)]
+    disabled = logging.root.manager.disable
+    yield
+    logging.disable(disabled)
+    for lg, handlers, level, propagate in saved:
+        lg.handlers[:] = handlers
+        lg.setLevel(level)
+        lg.propagate = propagate
 
 
 @pytest.fixture(scope="session")
