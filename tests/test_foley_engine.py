@@ -152,11 +152,35 @@ def test_a_lower_ceiling_is_kept(tmp_path: Path) -> None:
     assert np.abs(scipy.signal.resample_poly(x, 4, 1, axis=0)).max() <= 10 ** (-6.0 / 20)
 
 
-def test_a_target_the_ceiling_forbids_is_missed_with_a_warning() -> None:
+def test_a_target_the_ceiling_forbids_is_missed_and_reported_with_its_reason(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     # one 3 ms click in 10 s: even peaking at the ceiling its 400 ms block stays far below -16 LUFS
-    with pytest.warns(UserWarning, match="ceiling"):
-        x = render_foley(analysis([event(1.0, "mouse_click")], 10.0), opts())
+    with caplog.at_level("WARNING", logger="captioning"):
+        report = foley_report(analysis([event(1.0, "mouse_click")], 10.0), tmp_path / "f.wav", opts())
+    x, _ = read_audio(tmp_path / "f.wav")
     assert np.abs(x).max() <= 10 ** (-1.0 / 20)
+    d = report.to_dict()
+    assert d["target_met"] is False and "limiting" in str(d["shortfall"])
+    assert d["loudness_lufs"] == pytest.approx(pyloudnorm.Meter(SR).integrated_loudness(x), abs=0.3)
+    assert d["loudness_lufs"] < -16.5 and -3.0 < d["true_peak_dbtp"] <= -1.0  # type: ignore[operator]
+    [record] = [r for r in caplog.records if "misses" in r.getMessage()]
+    assert record.name == "captioning" and "limiting" in record.getMessage()
+
+
+def test_a_met_target_is_reported_with_its_true_peak(tmp_path: Path) -> None:
+    report = foley_report(analysis(BUSY, 8.0), tmp_path / "f.wav", opts(loudness_lufs=-23.0)).to_dict()
+    assert report["target_met"] is True and report["shortfall"] is None and report["target_lufs"] == -23.0
+    assert report["true_peak_dbtp"] is not None and report["true_peak_dbtp"] <= -1.0
+
+
+def test_a_bed_alone_keeps_its_natural_level_and_says_so(tmp_path: Path) -> None:
+    bed = [event(0.0, "rain", dur=8.0, loudness=-40, kind="sustained", background=True)]
+    with_hit = bed + [event(2.0, "explosion", loudness=-10)]
+    alone = foley_report(analysis(bed, 8.0), tmp_path / "a.wav", opts())
+    mixed = foley_report(analysis(with_hit, 8.0), tmp_path / "b.wav", opts())
+    assert mixed.shortfall is None
+    assert alone.loudness_lufs < -16.0 - 3.0 and alone.shortfall is not None and "beds alone" in alone.shortfall
+    assert alone.gain_db <= mixed.gain_db + 1e-9  # never pushed up further than the bed under real sounds
 
 
 def test_empty_event_list_gives_silence_of_the_right_length(tmp_path: Path) -> None:

@@ -164,7 +164,7 @@ def interpolator(sample_rate: int) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=4)
-def _interpolator_gain(sample_rate: int) -> float:
+def interpolator_gain(sample_rate: int) -> float:
     """The largest sum of |taps| over the interpolator's phases: no oversampled value exceeds the sample peak
     times this."""
     h = interpolator(sample_rate)
@@ -267,7 +267,7 @@ class TruePeakLimiter:
             return np.zeros(0)
         sample_peak = abs_peak(seg)
         out: np.ndarray = sample_peak[c:c + n].copy()
-        threshold = 10.0 ** (self._target_db / 20.0) / _interpolator_gain(self.sample_rate)
+        threshold = 10.0 ** (self._target_db / 20.0) / interpolator_gain(self.sample_rate)
         step = 2048
         chunks = -(-n // step)
         padded = np.zeros(chunks * step + 2 * c)

@@ -17,9 +17,9 @@ Public entry points: :func:`write_foley` (a file), :func:`foley_blocks` (float b
 
 from __future__ import annotations
 
+import logging
 import math
 import tempfile
-import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +30,14 @@ import numpy as np
 from captioning.events import Analysis
 from captioning.foley.cache import CacheStats, OneShotCache, shared_cache
 from captioning.foley.encode import Encoder, atomic_path
-from captioning.foley.loudness import LoudnessMeter, TruePeakLimiter, block_loudness, gated_loudness
+from captioning.foley.loudness import (
+    LoudnessMeter,
+    TruePeakLimiter,
+    block_loudness,
+    gated_loudness,
+    interpolator_gain,
+    true_peak_dbtp,
+)
 from captioning.foley.mixer import BLOCK, mix_blocks
 from captioning.foley.options import FoleyOptions
 from captioning.foley.score import Voice, plan
@@ -41,8 +48,15 @@ from captioning.vocabulary import Vocabulary, load_vocabulary
 LOUDNESS_TOLERANCE_LU = 0.3
 #: Final passes at most (each corrects the gain for what the limiter took).
 MAX_FINAL_PASSES = 4
-#: The gain may exceed the unlimited estimate by at most this much (dB) to make up for limiting.
-MAX_MAKEUP_DB = 6.0
+#: The gain may exceed the unlimited estimate by at most this much (dB) to make up for limiting: past it the
+#: limiter would flatten the hits' attacks (a sparse track of short knocks would need 20-40 dB of limiting to
+#: reach -16 LUFS under -1 dBTP; measured on the dev clips, docs/benchmarks.md).
+MAX_MAKEUP_DB = 12.0
+#: A track of background beds alone (room tone, rain) is not normalised up to the target: it is brought to the
+#: level its events were measured at in the source (their RMS, dBFS, read as LUFS: near enough for broadband
+#: beds), never louder than the target, so a bed keeps its natural level.
+
+log = logging.getLogger("captioning")
 #: Media up to this long (s) has its mix spooled to a temporary file between passes (at most 440 MB at
 #: 48 kHz stereo float32); longer media is mixed again in each pass.
 SPOOL_MAX_S = 1200.0
@@ -65,6 +79,10 @@ class FoleyReport:
         gain_db: gain applied before the limiter.
         loudness_lufs: integrated loudness of the result (-inf if silent).
         limiter_db: deepest gain reduction of the true-peak limiter (<= 0).
+        true_peak_dbtp: true peak of the result in dBTP (4x oversampled; -inf if silent).
+        target_lufs: the loudness target asked for.
+        shortfall: None when the target is met (within :data:`LOUDNESS_TOLERANCE_LU`) or the track is silent,
+            else why it is not (one sentence, also logged as a warning).
         passes: passes over the track (measure + final ones).
         cache: one-shot cache counters of this render.
     """
@@ -81,6 +99,9 @@ class FoleyReport:
     gain_db: float = 0.0
     loudness_lufs: float = -math.inf
     limiter_db: float = 0.0
+    true_peak_dbtp: float = -math.inf
+    target_lufs: float = -16.0
+    shortfall: str | None = None
     passes: int = 0
     cache: CacheStats = field(default_factory=CacheStats)
 
@@ -92,6 +113,8 @@ class FoleyReport:
                 "events_silent": self.events_silent, "recipes": dict(sorted(self.recipes.items())),
                 "mood": self.mood, "unlimited_lufs": num(self.unlimited_lufs), "gain_db": num(self.gain_db),
                 "loudness_lufs": num(self.loudness_lufs), "limiter_db": num(self.limiter_db),
+                "true_peak_dbtp": num(self.true_peak_dbtp), "target_lufs": self.target_lufs,
+                "target_met": self.shortfall is None, "shortfall": self.shortfall,
                 "passes": self.passes, "cache_hits": self.cache.hits, "cache_misses": self.cache.misses}
 
 
@@ -130,7 +153,10 @@ class _Render:
         self.report = FoleyReport(samples=self.n_total, sample_rate=self.sr, channels=self.channels,
                                   voices=len(self.voices), events_rendered=len(rendered),
                                   events_silent=len(analysis.events) - len(rendered), recipes=recipes,
-                                  mood=self.mood)
+                                  mood=self.mood, target_lufs=options.loudness_lufs)
+        self.bed_only = bool(self.voices) and not options.music and all(
+            analysis.events[v.event_index].background for v in self.voices if v.event_index >= 0)
+        self._true_peak = 0.0
 
     # ---------------------------------------------------------------------------------------------- passes
     def _source(self) -> Iterator[np.ndarray]:
@@ -198,16 +224,26 @@ class _Render:
     def final(self, gain_db: float, meter: LoudnessMeter, limiter: TruePeakLimiter) -> Iterator[np.ndarray]:
         """A final pass: gain, limiter, loudness measured into ``meter``; yields float64 blocks."""
         g = 10.0 ** (gain_db / 20.0)
+        self._true_peak = 0.0
         for block in self._source():
             out = limiter.process(block * g)
             if out.shape[0]:
                 meter.push(out)
+                self._peak(out)
                 yield out
         out = limiter.flush()
         if out.shape[0]:
             meter.push(out)
+            self._peak(out)
             yield out
         self.report.passes += 1
+        self.report.true_peak_dbtp = 20.0 * math.log10(self._true_peak) if self._true_peak > 0 else -math.inf
+
+    def _peak(self, block: np.ndarray) -> None:
+        """Track the true peak; a block whose sample peak cannot beat the running maximum (times the
+        interpolator's largest gain) is not oversampled."""
+        if float(np.abs(block).max(initial=0.0)) * interpolator_gain(self.sr) > self._true_peak:
+            self._true_peak = max(self._true_peak, 10.0 ** (true_peak_dbtp(block, self.sr) / 20.0))
 
     def run(self, sink: Callable[[Iterator[np.ndarray]], None] | None, *, passes_after: int = 0) -> None:
         """Measure, then final passes until the loudness is met; ``sink`` consumes each final pass's blocks
@@ -219,7 +255,12 @@ class _Render:
         self.report.unlimited_lufs = lufs
         model = _LimiterModel(meter, self.options.true_peak_dbtp)
         base = target - lufs if math.isfinite(lufs) else 0.0
-        gain = model.solve(target, base, base + MAX_MAKEUP_DB) if math.isfinite(lufs) else 0.0
+        cap = base + MAX_MAKEUP_DB
+        if self.bed_only and math.isfinite(lufs):  # beds alone keep their natural level
+            level = max(e.loudness for e in self.analysis.events if e.background)
+            if math.isfinite(level):
+                base = cap = min(base, level - lufs)
+        gain = model.solve(target, base, cap) if math.isfinite(lufs) else 0.0
         for attempt in range(MAX_FINAL_PASSES):
             self._planned_units = self.report.passes + 1 + passes_after
             out_meter = LoudnessMeter(self.sr, self.channels)
@@ -234,20 +275,34 @@ class _Render:
             self.report.gain_db = gain
             self.report.loudness_lufs = measured
             self.report.limiter_db = limiter.min_gain_db
+            self.report.shortfall = None
             if not math.isfinite(measured) or abs(measured - target) <= LOUDNESS_TOLERANCE_LU:
                 break
-            at_cap = gain >= base + MAX_MAKEUP_DB - 1e-6 and measured < target
+            at_cap = gain >= cap - 1e-6 and measured < target
             if at_cap or attempt == MAX_FINAL_PASSES - 1:
-                warnings.warn(f"Foley loudness {measured:.1f} LUFS misses the {target:.1f} LUFS target: the "
-                              f"{self.options.true_peak_dbtp:.1f} dBTP ceiling limits it", stacklevel=3)
+                self.report.shortfall = self._shortfall(measured, at_cap)
+                log.warning("Foley loudness %.1f LUFS (true peak %.1f dBTP) misses the %.1f LUFS target: %s",
+                            measured, self.report.true_peak_dbtp, target, self.report.shortfall)
                 break
             model.fit(gain, measured)
-            gain = model.solve(target, base, base + MAX_MAKEUP_DB)
+            gain = model.solve(target, base, cap)
         now = self.cache.stats
         self.report.cache = CacheStats(**{k: getattr(now, k) - getattr(self._stats_before, k)
                                           for k in vars(now)})
         if self._progress is not None and not passes_after:
             self._progress(1.0)
+
+
+    def _shortfall(self, measured: float, at_cap: bool) -> str:
+        """Why the target is missed (see :attr:`FoleyReport.shortfall`)."""
+        if self.bed_only:
+            return ("the track is background beds alone, kept at their natural level (a bed is never "
+                    "normalised up to the target)")
+        if at_cap:
+            return (f"the sounds are too short and sparse for it under the {self.options.true_peak_dbtp:.1f} dBTP "
+                    f"ceiling: the limiter already takes up to {-self.report.limiter_db:.0f} dB off the hits, and "
+                    f"more than {MAX_MAKEUP_DB:.0f} dB of make-up gain for that limiting would flatten them")
+        return f"the gain did not converge within {MAX_FINAL_PASSES} passes"
 
 
 class _LimiterModel:
