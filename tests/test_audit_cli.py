@@ -92,7 +92,9 @@ def test_formats_and_options(inputs: tuple[Path, Path], tmp_path: Path) -> None:
     ("bad_events_json", "not a soundcue events.json"),
     ("no_cues", "nothing to audit"),
     ("bad_format", "--format pdf"),
-    ("bad_collar", "collar_s must be within 0..30 seconds"),
+    ("bad_collar", "--collar must be within 0..30 seconds"),
+    ("bad_min_coverage", "--min-coverage must be within 0..1, got 1.5"),
+    ("bad_min_confidence", "--min-confidence must be within 0..1"),
 ])
 def test_bad_input_is_one_line_and_exit_2(inputs: tuple[Path, Path], tmp_path: Path, case: str,
                                           message: str) -> None:
@@ -119,6 +121,10 @@ def test_bad_input_is_one_line_and_exit_2(inputs: tuple[Path, Path], tmp_path: P
         args += ["--format", "pdf"]
     elif case == "bad_collar":
         args += ["--collar", "-1"]
+    elif case == "bad_min_coverage":
+        args += ["--min-coverage", "1.5"]
+    elif case == "bad_min_confidence":
+        args += ["--min-confidence", "2"]
     # two cases as a real process (no traceback reaches the user), the others in-process (faster, same code)
     if case in ("missing_video", "ssa_captions"):
         proc = soundcue("audit", *args)

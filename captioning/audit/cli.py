@@ -25,7 +25,7 @@ from typing import Annotated, Any
 import typer
 
 from captioning.audit.options import FORMATS, AuditOptions, declared_audit_options
-from captioning.errors import CaptionFormatError, CaptioningError, MediaDecodeError
+from captioning.errors import CaptionFormatError, CaptioningError, InvalidOptionsError, MediaDecodeError
 from captioning.options import OptionSpec, build_families, declared_options, plain_type
 from captioning.paths import input_problem, output_dir_problem
 
@@ -57,6 +57,16 @@ def _with_declared(command: Callable[..., None]) -> Callable[..., None]:
            if p.kind is not inspect.Parameter.VAR_KEYWORD]
     command.__signature__ = inspect.Signature([*own, *_params()])  # type: ignore[attr-defined]
     return command
+
+
+def flag_message(message: str) -> str:
+    """An option error worded with the flag the user typed: ``"collar_s must be ..."`` -> ``"--collar must
+    be ..."`` (the options' own messages name their fields, which a CLI user never sees)."""
+    for spec in _specs():
+        for name in (f"{spec.family}.{spec.name}", spec.name):
+            if message.startswith(name + " "):
+                return spec.flag.split(" ")[-1] + message[len(name):]
+    return message
 
 
 def _by_family(values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -118,8 +128,11 @@ def audit_command(
         if out_problem is not None:
             raise CaptioningError(f"{output_dir}: {out_problem}")
         grouped = _by_family(options)
-        audit_opts = AuditOptions(**grouped.get("audit", {}))
-        analysis_opts = build_families({"analysis": grouped.get("analysis", {})})["analysis"]
+        try:
+            audit_opts = AuditOptions(**grouped.get("audit", {}))
+            analysis_opts = build_families({"analysis": grouped.get("analysis", {})})["analysis"]
+        except InvalidOptionsError as e:
+            raise InvalidOptionsError(flag_message(str(e))) from e
         for path, what in ((video, "media file"), (captions, "caption file")):
             problem = input_problem(path, what)
             if problem is not None:
@@ -142,6 +155,8 @@ def audit_command(
     except OSError as e:  # the report cannot be written (disk full, permissions changed)
         _error(f"cannot write the report to {output_dir}: {e.strerror or e}")
         raise typer.Exit(EXIT_BAD_INPUT) from None
+    for warning in report.warnings:
+        typer.echo(f"soundcue: warning: {captions.name}: {warning}", err=True)
     if as_json:
         typer.echo(report.to_json())
     elif not quiet:
@@ -158,12 +173,18 @@ def _print_summary(report: Any, captions: Path, video: Path, written: Mapping[st
     media = report.media["file"] or video.name
     typer.echo(f"{captions.name} vs {media}: coverage {s['coverage']:.0%}{verdict}: {s['salient_events']} "
                f"salient sounds, {s['covered']} captioned, {s['named_differently']} under another name, "
-               f"{s['missed']} missed; {s['unsupported_cues']} of {s['sound_cues']} sound cues unsupported; "
+               f"{s['missed']} missed ({s['uncertain']} more uncertain); "
+               f"{s['unsupported_cues']} of {s['sound_cues']} sound cues unsupported; "
                f"{s['violations']} timing/style violation{'' if s['violations'] == 1 else 's'}")
     for m in report.missed:
         e = m.event.event
         typer.echo(f"  missed {e.start:8.3f} s  {m.suggested_cue.text.replace(chr(10), ' ')}  ({e.label}, "
                    f"confidence {e.confidence:.2f}, {e.loudness:.1f} dBFS)")
+    for c in report.uncertain:
+        e = c.event.event
+        typer.echo(f"  uncertain {e.start:8.3f} s  {c.suggested_cue.text.replace(chr(10), ' ')}  ({e.label}, "
+                   f"confidence {e.confidence:.2f} < --min-confidence {report.options['min_confidence']:g}; check "
+                   f"by ear)")
     for u in report.unsupported:
         near = (f"nearest: {u.nearest.event.caption} at {u.nearest.event.start:.3f} s" if u.nearest is not None
                 else "nothing detected near it")

@@ -14,14 +14,18 @@
    rain]"), an event may be covered by several cues ("[barking continues]").
 5. **Named differently**: among the cues not supported and the events not covered, pairs at each other's time
    whose onsets are at most ``collar_s`` apart are matched one to one, nearest onsets first: the sound is
-   captioned under another name (a naming
-   disagreement, for a person to judge), neither a miss nor an unsupported cue. Then detection's *pieces* of
+   captioned under another name (a naming disagreement, for a person to judge), neither a miss nor an
+   unsupported cue. Only a *credible* event takes part (:func:`_credible`): detected with at least
+   ``min_confidence``, or under a specific label (vocabulary specificity >= 2) the cue is not far from
+   (similarity >= ``NAMING_MIN_SIMILARITY``); a cue at the time of a low-confidence "sudden noise" is not
+   vouched for by it. Then detection's *pieces* of
    one sound: an uncovered event at a cue's time, starting before the cue ends, that adjoins an event the cue
    covers or names (at most ``PIECE_GAP_S`` apart, overlapping by at most half the shorter one: a sound inside
    another is a second sound) is named differently by that cue too (``part_of`` names the neighbour), repeated
    until none is left.
 6. **Missed**: counted events left; each gets a suggested cue in the chosen style, made by the caption
-   builder itself (:func:`captioning.captions.build_cues` on that one event).
+   builder itself (:func:`captioning.captions.build_cues` on that one event). Salient events left whose
+   confidence is under ``min_confidence`` are *uncertain*: listed with a suggested cue, not counted.
 7. **Unsupported**: sound cues left, with the nearest candidate (the event within ``NEAREST_WINDOW_S`` it
    describes best, if one reaches the threshold: a cue off by more than the collar; else the nearest in
    time).
@@ -30,6 +34,9 @@
    before (``early_onset``) the onset of the sound they cover.
 
 Coverage is (covered + named differently) / counted events, overall and per category.
+
+9. **Warnings**: cues that end more than ``collar_s`` after the media's end, or most cues starting at or after
+   it (the caption file may belong to another video).
 """
 
 from __future__ import annotations
@@ -54,11 +61,13 @@ from captioning.audit.report import (
     NamingDisagreement,
     ReadCue,
     SuggestedCue,
+    Uncertain,
     Unsupported,
 )
 from captioning.audit.salience import importance, saliences
 from captioning.captions.checker import Violation, check_cues
 from captioning.captions.cues import build_cues
+from captioning.captions.model import Cue
 from captioning.captions.options import CaptionOptions
 from captioning.captions.reader import CaptionFile
 from captioning.captions.writers import cues_to_vtt
@@ -72,6 +81,11 @@ logger = logging.getLogger("captioning")
 NEAREST_WINDOW_S = 10.0
 #: Neighbouring events at most this far apart (seconds) may be pieces of one sound (see :func:`_pieces`).
 PIECE_GAP_S = 0.1
+#: A low-confidence event under a specific label is credible for a naming disagreement when the cue's similarity
+#: to it reaches this (well under the match threshold: another name for the sound, not another sound). This
+#: project's judgement from the dev set: "[thunder rumbling]" vs dog barks 0.41, "[dog barking]" vs
+#: weights thud 0.04.
+NAMING_MIN_SIMILARITY = 0.3
 #: A covering sound cue that starts more than this after (before) its sound's onset is late (early), seconds.
 ONSET_TOLERANCE_S = 0.5
 
@@ -108,7 +122,7 @@ def suggest_cue(event: SoundEvent, analysis: Analysis, options: CaptionOptions,
                        vocabulary=vocabulary)
     if not track.cues:  # the builder words every sound; keep a plain fallback all the same
         start_ms, end_ms = round(event.start * 1000), round(max(event.end, event.start + 1.0) * 1000)
-        from captioning.captions.model import Cue, CueLine
+        from captioning.captions.model import CueLine
 
         cue = Cue(start_ms, end_ms, (CueLine(f"[{event.caption}]"),))
     else:
@@ -196,7 +210,8 @@ def audit_captions(
     pairs = sorted(
         ((abs(sound_cues[i].cue.start - events[j].start), i, j)
          for i, j in zip(*np.nonzero(in_time), strict=True) if not supported[i] and not covered_ev[j]
-         and abs(sound_cues[i].cue.start - events[j].start) <= options.collar_s),
+         and abs(sound_cues[i].cue.start - events[j].start) <= options.collar_s
+         and _credible(events[j], float(sim[i, j]), options.min_confidence, vocab)),
         key=lambda p: (p[0], p[1], p[2]))
     cue_named, ev_named = set(), set()
     for _, i, j in pairs:
@@ -232,8 +247,12 @@ def audit_captions(
     # 6. covered and missed
     covered: list[Covered] = []
     missed: list[Missed] = []
+    uncertain: list[Uncertain] = []
     for j, a in enumerate(audited):
         if a.event.id not in counted:
+            if (a.salience >= options.min_salience and a.event.confidence < options.min_confidence
+                    and not covered_ev[j] and j not in ev_named):
+                uncertain.append(Uncertain(a, suggest_cue(a.event, analysis, cap_opts, vocab)))
             continue
         if covered_ev[j]:
             rows = np.nonzero(describes[:, j])[0]
@@ -269,8 +288,35 @@ def audit_captions(
         options={**options.to_dict(), "frame_rate": fps},
         models=models, cues=cues, events=tuple(audited), counted=counted, covered=tuple(covered),
         missed=tuple(missed), naming=tuple(naming), unsupported=tuple(unsupported), categories=categories,
-        violations=tuple(violations), notes=tuple(captions.notes),
+        violations=tuple(violations), notes=tuple(captions.notes), uncertain=tuple(uncertain),
+        warnings=tuple(media_warnings(captions.cues, analysis.media.duration, options.collar_s)),
     )
+
+
+def _credible(event: SoundEvent, similarity: float, min_confidence: float, vocabulary: Vocabulary) -> bool:
+    """Whether ``event`` is credible enough for a cue to name it otherwise (module docstring, step 5)."""
+    if event.confidence >= min_confidence:
+        return True
+    entry = vocabulary.get(event.label)
+    return entry is not None and entry.specificity >= 2 and similarity >= NAMING_MIN_SIMILARITY
+
+
+def media_warnings(cues: Sequence[Cue], duration: float, collar_s: float) -> list[str]:
+    """Warnings about a caption track that does not fit the media: most cues start at or after its end, or
+    some end more than ``collar_s`` after it (seconds). Empty when the duration is unknown (<= 0)."""
+    if duration <= 0 or not cues:
+        return []
+    outside = sum(1 for c in cues if c.start >= duration)
+    late = [c for c in cues if c.end > duration + collar_s]
+    last = max(c.end for c in cues)
+    if outside > len(cues) / 2:
+        return [f"{outside} of {len(cues)} cues start after the media ends ({duration:.3f} s; the last cue ends at "
+                f"{last:.3f} s): the caption file may belong to another video"]
+    if late:
+        return [f"{len(late)} cue{'' if len(late) == 1 else 's'} end more than {collar_s:g} s after the media "
+                f"ends ({duration:.3f} s; the last at {last:.3f} s): the caption file may be for a longer cut or "
+                f"another video"]
+    return []
 
 
 def _pieces(a: SoundEvent, b: SoundEvent) -> bool:

@@ -4,7 +4,9 @@ Each side is a few short English texts, embedded with a sentence-embedding model
 all-MiniLM-L6-v2 by default) into unit vectors; a description and an event match when the best cosine
 similarity over the pairs of their texts reaches the threshold (``AuditOptions.match_threshold``):
 
-* an event's texts: its caption ("door slams"), its label's vocabulary wordings (abrupt and sustained), and
+* an event's texts: its caption ("door slams"), its label's vocabulary wordings (abrupt and sustained), the
+  label itself ("weights_drop" -> "weights drop", so "[barbell drops]" meets "weights thud"), the label's
+  vocabulary AudioSet classes, and
   its first :data:`EVENT_AUDIOSET_NAMES` AudioSet class names ("Slam", "Door"), so a cue that names the
   sound by a class the tagger ranked second or third still matches;
 * a description's texts: the description in lower case ("DOOR BANGS" -> "door bangs"), and, when some of its
@@ -53,7 +55,8 @@ class SoundMatcher:
         texts = [event.caption]
         entry = self.vocabulary.get(event.label)
         if entry is not None:
-            texts += [entry.caption_abrupt, entry.caption_sustained]
+            texts += [entry.caption_abrupt, entry.caption_sustained, entry.label.replace("_", " ")]
+            texts += list(entry.audioset)
         texts += list(event.audioset[:EVENT_AUDIOSET_NAMES])
         found = list(dict.fromkeys(t.lower().strip() for t in texts if t and t.strip()))
         return found or [event.label.replace("_", " ")]

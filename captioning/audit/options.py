@@ -15,9 +15,14 @@ import math
 import typing
 from dataclasses import dataclass
 
+from captioning.captions.options import CaptionOptions
 from captioning.captions.styles import get_style
 from captioning.errors import InvalidOptionsError
 from captioning.options import OptionSpec, Surface, option
+
+#: The caption track's confidence threshold (``CaptionOptions.min_confidence``): the audit's default for what
+#: counts as a detected sound, so the audit never asks for a cue soundcue's own captions would leave out.
+CAPTION_MIN_CONFIDENCE: float = CaptionOptions().min_confidence
 
 #: Output formats of an audit report.
 FORMATS: tuple[str, ...] = ("json", "html", "csv")
@@ -34,7 +39,10 @@ class AuditOptions:
             has ``summary.passed: null``). The CLI exits with code 1 below it.
         min_salience: events whose salience (0..1, from loudness, duration and class importance: see
             :mod:`captioning.audit.salience`) is below this are not counted (neither coverage nor missed).
-        min_confidence: events detected with a confidence below this (0..1) are not counted.
+        min_confidence: events detected with a confidence below this (0..1) are not counted; salient ones no cue
+            covers are listed as *uncertain* instead of missed. Default: the caption track's threshold
+            (:data:`CAPTION_MIN_CONFIDENCE`, 0.5). Also the confidence at which a detected event is credible
+            enough for a cue to be a naming disagreement with it.
         style: caption style (netflix, dcmp, bbc) of the suggested cues and of the timing and style check.
         frame_rate: video frame rate (frames/s) for the suggested cues and the 2-frame gap rule; None: the
             media's own rate, else 25.
@@ -51,7 +59,9 @@ class AuditOptions:
         None, metavar="F", help="Coverage (0..1) the track must reach; below it the report fails (CLI exit code 1).")
     min_salience: float = option(0.25, help="Leave out events whose salience (0..1: loudness, duration, class "
                                             "importance) is below this.")
-    min_confidence: float = option(0.0, help="Leave out events detected with a confidence (0..1) below this.")
+    min_confidence: float = option(CAPTION_MIN_CONFIDENCE, help="Count only events detected with at least this "
+                                   "confidence (0..1); salient ones below it are listed as uncertain. Default: "
+                                   "the caption track's threshold.")
     style: str = option("netflix", help="Caption style of the suggested cues and of the timing/style check: "
                                         "netflix, dcmp or bbc.")
     frame_rate: float | None = option(None, help="Video frame rate (frames/s) for suggested cues and the gap rule; "

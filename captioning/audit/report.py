@@ -101,6 +101,18 @@ class Missed:
 
 
 @dataclass(frozen=True)
+class Uncertain:
+    """A salient event no cue covers, detected with a confidence under ``min_confidence``: not counted (soundcue's
+    own captions would leave it out too), listed for a person to check, with the cue to add if it is real."""
+
+    event: AuditedEvent
+    suggested_cue: SuggestedCue
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"event": self.event.to_dict(), "suggested_cue": self.suggested_cue.to_dict()}
+
+
+@dataclass(frozen=True)
 class NamingDisagreement:
     """A sound cue at the time of a detected event that names it otherwise (the sound is captioned; which name
     is right is for a person to judge). ``part_of``: the id of the neighbouring event this one was taken as a
@@ -178,6 +190,9 @@ class AuditReport:
         violations: timing and style violations (the caption checker's rules plus ``late_onset`` and
             ``early_onset`` of sound cues against their sounds).
         notes: what the reader did not keep or apply (see ``CaptionFile.notes``).
+        uncertain: salient events under ``min_confidence`` no cue covers (not counted; see :class:`Uncertain`).
+        warnings: problems with the inputs as a whole, e.g. cues past the media's end (the track may belong to
+            another video).
     """
 
     media: Mapping[str, Any]
@@ -194,6 +209,8 @@ class AuditReport:
     categories: tuple[CategoryCoverage, ...]
     violations: tuple[Violation, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    uncertain: tuple[Uncertain, ...] = ()
+    warnings: tuple[str, ...] = ()
 
     @property
     def n_salient(self) -> int:
@@ -241,6 +258,7 @@ class AuditReport:
             "sound_cues": n_sound, "naming_disagreements": len(self.naming),
             "unsupported_cues": n_unsupported, "violations": len(self.violations),
             "min_coverage": self.options.get("min_coverage"), "passed": self.passed,
+            "uncertain": len(self.uncertain), "warnings": len(self.warnings),
         }
         return {
             "schema_version": SCHEMA_VERSION,
@@ -249,8 +267,10 @@ class AuditReport:
             "options": dict(self.options),
             "models": dict(self.models),
             "summary": summary,
+            "warnings": list(self.warnings),
             "categories": [c.to_dict() for c in self.categories],
             "missed": [m.to_dict() for m in self.missed],
+            "uncertain": [u.to_dict() for u in self.uncertain],
             "naming_disagreements": [n.to_dict() for n in self.naming],
             "unsupported_cues": [u.to_dict() for u in self.unsupported],
             "covered": [c.to_dict() for c in self.covered],
