@@ -95,6 +95,16 @@ def test_each_burst_is_one_event_with_its_onset(vocab: Vocabulary, classes: Sequ
         assert ev.kind == "abrupt" and ev.source == "audio"
 
 
+def test_a_sound_that_opens_or_closes_the_file_is_found(vocab: Vocabulary,
+                                                         classes: Sequence[yam.AudioSetClass]) -> None:
+    """A clip that starts (or ends) on a 0.6 s bang: the background near the file's ends comes from the quiet
+    rest of the file, not from the bang repeated as padding (which made the bang its own background)."""
+    feat = build(8.0, bursts=[(0.0, 0.6, 2.0), (7.4, 8.0, 2.0)],
+                 scores={"Bang": [(0.0, 0.6, 0.6), (7.4, 8.0, 0.6)]})
+    events = foreground(detect(feat, vocab, classes))
+    assert [round(e.start, 1) for e in events] == [0.0, 7.4]
+
+
 def test_a_steady_background_gives_no_event(vocab: Vocabulary, classes: Sequence[yam.AudioSetClass]) -> None:
     assert foreground(detect(build(10.0), vocab, classes)) == []
 

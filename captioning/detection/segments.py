@@ -110,7 +110,7 @@ class Background:
 def background_model(feat: Features, opts: DetectionOptions) -> Background:
     """Per band, a running percentile of the mel power over ``background_window_s``.
 
-    Computed in chunks of 5 minutes that overlap by half a window, so memory does not grow with duration
+    Computed in chunks of 5 minutes that overlap by a window, so memory does not grow with duration
     (the floor of a long file is kept in a :class:`FrameStore`).
     """
     block = 10  # frames (100 ms) per block for a cheap running percentile
@@ -119,18 +119,37 @@ def background_model(feat: Features, opts: DetectionOptions) -> Background:
     if n_blocks == 0:
         return Background(np.full((1, n_bands), -50.0), block)
     size = max(3, int(round(opts.background_window_s / (block * feat.frame_s))) | 1)
-    half = size // 2
     step = 3000  # blocks per chunk (5 min)
     floor = FrameStore(n_bands, np.float32)
     for b0 in range(0, n_blocks, step):
         b1 = min(n_blocks, b0 + step)
-        a0, a1 = max(0, b0 - half), min(n_blocks, b1 + half)
+        a0, a1 = max(0, b0 - size), min(n_blocks, b1 + size)  # a whole window either side: edges slide inside
         power = np.exp(2.0 * feat.logmel[a0 * block:a1 * block].astype(np.float64))
         blocks = np.log(power.reshape(a1 - a0, block, n_bands).mean(axis=1) + 1e-20)
-        # mode="nearest" at the file's ends; inside, the overlap gives the same values as one pass
-        part = ndimage.percentile_filter(blocks, opts.background_percentile, size=(size, 1), mode="nearest")
+        # Inside, the overlap gives the same values as one pass over the whole file.
+        part = _running_percentile(blocks, opts.background_percentile, size, a0, n_blocks)
         floor.append(part[b0 - a0:b1 - a0])
     return Background(floor, block)
+
+
+def _running_percentile(blocks: np.ndarray, q: float, size: int, first: int, n_total: int) -> np.ndarray:
+    """Running ``q``-th percentile along axis 0 over ``size`` blocks (centred), of ``blocks`` = rows
+    ``first .. first + len(blocks)`` of a series of ``n_total`` rows; shape as ``blocks``.
+
+    Near the series' ends the window slides inside it (same length, real rows only): padding by repeating the
+    first (last) row, as ``mode="nearest"`` does, would make a sound that opens (closes) a file its own
+    background, so it would never be found.
+    """
+    size = min(size, n_total)
+    half = size // 2
+    out: np.ndarray = ndimage.percentile_filter(
+        blocks, q, size=(size,) + (1,) * (blocks.ndim - 1), mode="nearest")
+    last = first + blocks.shape[0]
+    for k in [*range(0, min(half, n_total)), *range(max(half, n_total - half), n_total)]:
+        lo = min(max(0, k - half), n_total - size)
+        if first <= k < last and first <= lo and lo + size <= last:
+            out[k - first] = np.percentile(blocks[lo - first:lo - first + size], q, axis=0)
+    return out
 
 
 def background_rise(feat: Features, opts: DetectionOptions, bg: Background | None = None) -> np.ndarray:
@@ -249,7 +268,7 @@ def running_level(feat: Features, opts: DetectionOptions) -> np.ndarray:
     power = 10 ** (feat.level_db[: n_blocks * block].astype(np.float64) / 10)
     blocks = 10 * np.log10(power.reshape(n_blocks, block).mean(axis=1) + 1e-12)
     size = max(3, int(round(2 * opts.background_window_s / (block * feat.frame_s))) | 1)
-    med = ndimage.median_filter(blocks, size=size, mode="nearest")
+    med = _running_percentile(blocks, 50.0, size, 0, n_blocks)
     out: np.ndarray = med[np.minimum(np.arange(feat.n_frames) // block, n_blocks - 1)].astype(np.float32)
     return out
 
