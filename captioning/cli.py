@@ -26,8 +26,8 @@ from typing import Annotated, Any
 
 import typer
 
-from captioning.errors import CaptioningError
-from captioning.options import build_families, declared_options, plain_type
+from captioning.errors import CaptioningError, InvalidOptionsError
+from captioning.options import build_families, declared_options, option_families, plain_type
 from captioning.outputs import OutputOptions, make_temp_dir, write_outputs
 from captioning.paths import input_problem, output_dir_problem
 from captioning.progress import ProgressHook
@@ -139,6 +139,7 @@ def _with_declared_options(command: Callable[..., None]) -> Callable[..., None]:
 @app.command()
 @_with_declared_options
 def caption(
+    ctx: typer.Context,
     inputs: InputsArg,
     output_dir: OutDirOpt = Path("soundcue-out"),
     quiet: QuietOpt = False,
@@ -159,7 +160,8 @@ def caption(
         out_problem = output_dir_problem(output_dir)
         if out_problem is not None:
             raise CaptioningError(f"{output_dir}: {out_problem}")
-        families = build_families(_by_family(options))
+        _refuse_idle_foley_flags(ctx, audio, remux)
+        families = _build_families(_by_family(options))
         dialogue = families["captions"].dialogue
         dialogue_problem = input_problem(dialogue, "caption file") if dialogue is not None else None
         if dialogue_problem is not None:
@@ -227,6 +229,47 @@ def caption(
         typer.echo(json.dumps({"model_load_s": round(load_s, 3), "results": summary}, indent=1))
     if failed:
         raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _given_flags(ctx: typer.Context, families: tuple[str, ...]) -> list[str]:
+    """The flags of ``families`` the user typed on the command line (a default left alone is not given)."""
+    given = []
+    for spec in declared_options("cli"):
+        source = ctx.get_parameter_source(f"{spec.family}__{spec.name}") if spec.family in families else None
+        if source is not None and source.name == "COMMANDLINE":
+            on, _, off = spec.flag.partition("/")
+            given.append(off if off and ctx.params.get(f"{spec.family}__{spec.name}") is False else on)
+    return given
+
+
+def _refuse_idle_foley_flags(ctx: typer.Context, audio: bool, remux: bool) -> None:
+    """A Foley flag without --audio or --remux (a remux flag without --remux) would be silently ignored:
+    refuse it (CaptioningError naming the flag)."""
+    idle = [] if audio or remux else _given_flags(ctx, ("foley",))
+    if idle:
+        raise CaptioningError(f"{idle[0]} needs --audio or --remux (it only changes the Foley track)")
+    idle = [] if remux else _given_flags(ctx, ("remux",))
+    if idle:
+        raise CaptioningError(f"{idle[0]} needs --remux (it only changes the remuxed video)")
+
+
+def _build_families(values: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """:func:`build_families`, its error naming the CLI flag and value at fault (``--foley-profile loud: ...``)."""
+    try:
+        return build_families(values)
+    except InvalidOptionsError as e:
+        families = option_families()
+        specs = {(s.family, s.name): s for s in declared_options("cli")}
+        for family, given in values.items():
+            for name, value in given.items():
+                spec = specs.get((family, name))
+                if spec is None or family not in families or value == spec.default:
+                    continue
+                try:
+                    families[family](**{name: value})
+                except InvalidOptionsError as alone:
+                    raise InvalidOptionsError(f"{spec.flag.split('/')[0]} {value}: {alone}") from e
+        raise
 
 
 def _by_family(values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

@@ -126,10 +126,10 @@ def test_aac_goes_in_an_m4a(knocks_wav: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("flags, words", [
-    (["--foley-profile", "opera"], "Foley profile must be one of"),
-    (["--sample-rate", "7"], "sample rate must be one of"),
-    (["--music-intensity", "2"], "music intensity must be within 0..1"),
-    (["--audio-format", "flac"], "audio format must be one of"),
+    (["--foley-profile", "opera"], "--foley-profile opera: Foley profile must be one of"),
+    (["--sample-rate", "7"], "--sample-rate 7: sample rate must be one of"),
+    (["--music-intensity", "2"], "--music-intensity 2.0: music intensity must be within 0..1"),
+    (["--audio-format", "flac"], "--audio-format flac: audio format must be one of"),
 ])
 def test_bad_foley_options_are_one_line_and_exit_2(knocks_wav: Path, tmp_path: Path, flags: list[str],
                                                    words: str) -> None:
@@ -137,6 +137,22 @@ def test_bad_foley_options_are_one_line_and_exit_2(knocks_wav: Path, tmp_path: P
     assert r.returncode == 2
     lines = [line for line in r.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and words in lines[0] and "Traceback" not in r.stderr, r.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("flags, words", [
+    (["--audio-format", "mp3"], "--audio-format needs --audio or --remux"),
+    (["--foley-profile", "realistic"], "--foley-profile needs --audio or --remux"),  # a default given is given
+    (["--music"], "--music needs --audio or --remux"),
+    (["--no-enable-cache"], "--no-enable-cache needs --audio or --remux"),
+    (["--replace-audio"], "--replace-audio needs --remux"),
+    (["--audio", "--replace-audio"], "--replace-audio needs --remux"),
+])
+def test_foley_flags_without_audio_or_remux_are_refused(knocks_wav: Path, tmp_path: Path, flags: list[str],
+                                                        words: str) -> None:
+    r = soundcue("caption", knocks_wav, "-o", tmp_path / "out", *flags)
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert r.returncode == 2 and len(lines) == 1 and words in lines[0], r.stderr
     assert not (tmp_path / "out").exists()
 
 
