@@ -234,3 +234,57 @@ def test_salience_grows_with_loudness_duration_and_importance() -> None:
     assert loud > quiet and long > loud and loud > insect
     assert speech == 0.0
     assert all(0.0 <= s <= 1.0 for s in (loud, quiet, long, insect))
+
+
+# ------------------------------------------------------------------------------------------- credibility, wording
+def test_a_wrong_cue_at_a_low_confidence_unnamed_noise_is_unsupported(embed: Any) -> None:
+    analysis = dataclasses.replace(scene(), events=(
+        event(2.0, 2.6, "weights_drop", -18.0, 0.9), event(9.2, 9.5, "sound", -20.0, 0.03)))
+    vtt = "WEBVTT\n\n00:00:10.000 --> 00:00:12.000\n[dog barking]\n"
+    report = run(analysis, vtt, embed)
+    assert report.naming == () and report.covered == ()
+    (u,) = report.unsupported
+    assert u.nearest is not None and u.nearest.event.label == "sound" and u.offset_s == pytest.approx(0.8)
+    # a confident detection is credible: the same cue at it is a naming disagreement for a person to judge
+    confident = dataclasses.replace(analysis, events=(analysis.events[0], event(9.2, 9.5, "sound", -20.0, 0.9)))
+    assert [(n.cue.number, n.event.event.label) for n in run(confident, vtt, embed).naming] == [(1, "sound")]
+    # so is a low-confidence detection under a specific label a cue names otherwise but not far off
+    vtt2 = "WEBVTT\n\n00:00:04.000 --> 00:00:05.000\n[thunder rumbling]\n"
+    named = dataclasses.replace(analysis, events=(event(4.0, 4.4, "dog_bark", -18.0, 0.3),))
+    assert [n.event.event.label for n in run(named, vtt2, embed).naming] == ["dog_bark"]
+
+
+def test_low_confidence_sounds_are_uncertain_not_missed(embed: Any) -> None:
+    from captioning.captions.options import CaptionOptions
+
+    analysis = dataclasses.replace(scene(), events=(
+        event(2.0, 2.6, "glass_shatter", -15.0, 0.9), event(9.2, 9.5, "sound", -15.0, 0.03)))
+    report = run(analysis, "WEBVTT\n\n00:00:15.000 --> 00:00:16.000\nHello.\n", embed)
+    assert report.options["min_confidence"] == CaptionOptions().min_confidence  # the caption track's threshold
+    assert labels(report.missed) == {"glass_shatter"}
+    assert [(u.event.event.label, u.suggested_cue.text) for u in report.uncertain] == [("sound", "[sudden noise]")]
+    assert report.n_salient == 1 and report.coverage == 0.0
+    data = report.to_dict()
+    assert data["summary"]["uncertain"] == 1 and data["uncertain"][0]["event"]["label"] == "sound"
+    jsonschema.validate(data, json.loads(data_text("audit.schema.json")))
+    # asked to count every detection, the audit reports it missing again
+    everything = run(analysis, "WEBVTT\n\n00:00:15.000 --> 00:00:16.000\nHello.\n", embed, min_confidence=0.0)
+    assert labels(everything.missed) == {"glass_shatter", "sound"} and everything.uncertain == ()
+
+
+def test_a_cue_naming_the_source_of_a_sound_covers_it(embed: Any) -> None:
+    analysis = dataclasses.replace(scene(), events=(event(0.415, 1.0, "weights_drop", -15.0, 0.95),))
+    report = run(analysis, "WEBVTT\n\n00:00:00.400 --> 00:00:01.500\n[barbell drops]\n", embed)
+    assert labels(report.covered) == {"weights_drop"} and report.naming == () and report.unsupported == ()
+    # a different sound at the same time is still not a description of it
+    other = run(analysis, "WEBVTT\n\n00:00:00.400 --> 00:00:01.500\n[dog barking]\n", embed)
+    assert other.covered == () and labels(other.naming) == {"weights_drop"}
+
+
+def test_cues_past_the_media_end_are_warned_about(embed: Any) -> None:
+    tail = ("WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n[someone knocking]\n\n"
+            "00:00:19.500 --> 00:00:21.500\n[door slams]\n")
+    (warning,) = run(scene(), tail, embed).warnings  # the scene lasts 20 s
+    assert warning.startswith("1 cue ends more than 1 s after the media ends (20.000 s; the last at 21.500 s)")
+    assert run(scene(), tail, embed, collar_s=2.0).warnings == ()
+    assert run(scene(), SCENE_VTT, embed).warnings == ()

@@ -175,3 +175,21 @@ def test_the_service_options_are_the_declared_audit_options() -> None:
         assert fields[spec.name].default == spec.default and fields[spec.name].description == spec.help
     assert AuditSettings(collar_s=2.0, style="bbc").to_domain().collar_s == 2.0
     assert "embedding_model" not in fields  # a server uses its own model setting
+
+
+def test_a_caption_file_for_another_video_is_warned_about(inputs: tuple[Path, Path], tmp_path: Path) -> None:
+    events, _ = inputs  # the scene lasts 20 s
+    other = tmp_path / "other.srt"
+    other.write_text("".join(f"{n}\n00:{m:02d}:00,000 --> 00:{m:02d}:02,000\n[door slams]\n\n"
+                             for n, m in enumerate((1, 2, 5, 9), 1)), encoding="utf-8")
+    res = invoke(events, other, "-o", tmp_path / "out")
+    assert res.exit_code == 0, res.stderr
+    (line,) = [s for s in res.stderr.splitlines() if "warning" in s]
+    assert line.startswith("soundcue: warning: other.srt: 4 of 4 cues start after the media ends (20.000 s")
+    assert "another video" in line
+    report = json.loads((tmp_path / "out" / "audit.json").read_text())
+    assert report["summary"]["warnings"] == 1 and "another video" in report["warnings"][0]
+    # the scene's own track fits its media: no warning
+    _, track = inputs
+    fits = invoke(events, track, "-o", tmp_path / "out2")
+    assert "warning" not in fits.stderr

@@ -313,7 +313,7 @@ def media_warnings(cues: Sequence[Cue], duration: float, collar_s: float) -> lis
         return [f"{outside} of {len(cues)} cues start after the media ends ({duration:.3f} s; the last cue ends at "
                 f"{last:.3f} s): the caption file may belong to another video"]
     if late:
-        return [f"{len(late)} cue{'' if len(late) == 1 else 's'} end more than {collar_s:g} s after the media "
+        return [f"{len(late)} {'cue ends' if len(late) == 1 else 'cues end'} more than {collar_s:g} s after the media "
                 f"ends ({duration:.3f} s; the last at {last:.3f} s): the caption file may be for a longer cut or "
                 f"another video"]
     return []
