@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
 
+from captioning.errors import InvalidOptionsError
 from captioning.foley.options import SAMPLE_RATES, AudioFormat, Profile, Sync
 from captioning.options import build_families, declared_options, option_spec
 from captioning.outputs import OutputOptions
@@ -129,8 +130,16 @@ class JobOptions(_Model):
         """The library's options for this job (one conversion, ``captioning.options.build_families``).
 
         Raises:
-            InvalidOptionsError: a value the library refuses.
+            InvalidOptionsError: a value the library refuses; ``foley`` settings without "audio" or "video"
+                in ``outputs``, or ``remux`` settings without "video" (they would be silently ignored).
         """
+        for family, needs in (("foley", {"audio", "video"}), ("remux", {"video"})):
+            settings = getattr(self, family)  # a value other than the default (stored jobs come back with all set)
+            given = sorted(name for name, f in type(settings).model_fields.items()
+                           if getattr(settings, name) not in (None, f.default))
+            if given and not needs & set(self.outputs):
+                raise InvalidOptionsError(f"{family}.{given[0]} needs {' or '.join(map(repr, sorted(needs)))} "
+                                          "in outputs")
         analysis = {spec.name: getattr(self, spec.name) for spec in declared_options("api")
                     if spec.family == "analysis"}
         families = build_families({

@@ -271,3 +271,13 @@ def test_a_failed_render_fails_the_job_with_a_clear_problem(tmp_path_factory: py
             assert http.get("/readyz").json()["status"] == "ok"  # the worker lives on
     finally:
         srv.stop()
+
+
+@pytest.mark.parametrize("options, words", [
+    ({"outputs": ["vtt"], "foley": {"profile": "dramatic"}}, "foley.profile needs 'audio' or 'video'"),
+    ({"outputs": ["audio"], "remux": {"replace_audio": True}}, "remux.replace_audio needs 'video'"),
+])
+def test_foley_options_without_a_foley_output_are_422(http: httpx.Client, knocks_mp4: Path,
+                                                      options: dict[str, Any], words: str) -> None:
+    err = problem(upload(http, knocks_mp4, options), 422, "invalid-options")
+    assert words in err["detail"], err
