@@ -177,7 +177,7 @@ def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
 
 
 def eval_missed(dev: Path, analyses: dict[str, Analysis], seed: int, embed: Any, version: str,
-                out: Path) -> dict[str, Any]:
+                out: Path, options: AuditOptions | None = None) -> dict[str, Any]:
     vocab = load_vocabulary()
     totals = collections.Counter()
     per_file = []
@@ -196,7 +196,7 @@ def eval_missed(dev: Path, analyses: dict[str, Analysis], seed: int, embed: Any,
         (out / "tracks").mkdir(parents=True, exist_ok=True)
         (out / "tracks" / f"{stem}.vtt").write_text(cues_to_vtt(kept_cues), encoding="utf-8")
         t0 = time.perf_counter()
-        report = audit_captions(analysis, cut, AuditOptions(), captions_name=f"{stem}.vtt", embed=embed,
+        report = audit_captions(analysis, cut, options or AuditOptions(), captions_name=f"{stem}.vtt", embed=embed,
                                 embedder_version=version, vocabulary=vocab)
         audit_s += time.perf_counter() - t0
         events = [e for e in analysis.events if importance(e, vocab) > 0]
@@ -205,12 +205,16 @@ def eval_missed(dev: Path, analyses: dict[str, Analysis], seed: int, embed: Any,
         extra = 0
         for m in report.missed:
             e = m.event.event
-            best = max(range(len(refs)), key=lambda i: (_overlap(refs[i].onset, refs[i].offset, e.start, e.end),
-                                                        -abs(refs[i].onset - e.start)))
+            best = _nearest_ref(refs, e)
             if _overlap(refs[best].onset, refs[best].offset, e.start, e.end) > 0:
                 assigned[best].append(e)
             else:
                 extra += 1
+        uncertain: set[int] = set()  # references a listed *uncertain* event (under min_confidence) overlaps
+        for u in report.uncertain:
+            best = _nearest_ref(refs, u.event.event)
+            if _overlap(refs[best].onset, refs[best].offset, u.event.event.start, u.event.event.end) > 0:
+                uncertain.add(best)
         row = {"file": stem, "cues": len(refs), "deleted": sorted(i + 1 for i in deleted), "extra_missed": extra}
         for i, r in enumerate(refs):
             key = "deleted" if i in deleted else "kept"
@@ -223,7 +227,10 @@ def eval_missed(dev: Path, analyses: dict[str, Analysis], seed: int, embed: Any,
                     row.setdefault("kept_reported", []).append(f"{r.label}@{r.onset:.2f}: "
                                                                + ", ".join(e.caption for e in assigned[i]))
             elif key == "deleted" and detected[i]:
-                row.setdefault("deleted_not_reported", []).append(f"{r.label}@{r.onset:.2f}")
+                row.setdefault("deleted_not_reported", []).append(
+                    f"{r.label}@{r.onset:.2f}" + (" (listed uncertain)" if i in uncertain else ""))
+            if detected[i] and (assigned.get(i) or i in uncertain):
+                totals[f"{key}_detected_flagged"] += 1
         totals["extra_missed"] += extra
         totals["naming"] += len(report.naming)
         totals["unsupported"] += len(report.unsupported)
@@ -234,10 +241,18 @@ def eval_missed(dev: Path, analyses: dict[str, Analysis], seed: int, embed: Any,
         "deleted_reported": totals["deleted_detected_reported"] / totals["deleted_detected"]
         if totals["deleted_detected"] else None,
         "kept_reported": totals["kept_reported"] / totals["kept"] if totals["kept"] else None,
+        "deleted_flagged": totals["deleted_detected_flagged"] / totals["deleted_detected"]
+        if totals["deleted_detected"] else None,
         "kept_detected_reported": totals["kept_detected_reported"] / totals["kept_detected"]
         if totals["kept_detected"] else None,
         "audit_s_per_file": audit_s / len(analyses) if analyses else None,
     }
+
+
+def _nearest_ref(refs: Sequence[Any], e: SoundEvent) -> int:
+    """The reference sound an event overlaps most (nearest onset on ties)."""
+    return max(range(len(refs)), key=lambda i: (_overlap(refs[i].onset, refs[i].offset, e.start, e.end),
+                                                -abs(refs[i].onset - e.start)))
 
 
 # ------------------------------------------------------------------------------------------------ speed
@@ -310,6 +325,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--analysis", type=Path, help="folder of NAME/events.json analyses of the dev WAVs to reuse")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
     ap.add_argument("--seed", type=int, default=7, help="seed of the cue deletion (default 7)")
+    ap.add_argument("--min-confidence", type=float, default=None,
+                    help="the audit's --min-confidence for the missed-cue part (default: the audit's own default)")
     ap.add_argument("--no-speed", action="store_true", help="skip the 10-minute timing")
     ap.add_argument("--json", action="store_true", help="print every figure as JSON")
     a = ap.parse_args(argv)
@@ -342,15 +359,19 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"cue reading: {a.captions} missing; skipped")
     if wavs:
         analyses, note = _analyses(wavs, a.analysis, a.out)
-        m = eval_missed(a.dev, analyses, a.seed, embed, version, a.out)
+        opts = AuditOptions() if a.min_confidence is None else AuditOptions(min_confidence=a.min_confidence)
+        m = eval_missed(a.dev, analyses, a.seed, embed, version, a.out, opts)
         results["missed_cues"] = {**m, "analysis": note}
         t = m["totals"]
         lines += [
-            f"missed cues ({m['files']} dev soundscapes, seed {a.seed}, analysis {note}):",
+            f"missed cues ({m['files']} dev soundscapes, seed {a.seed}, --min-confidence {opts.min_confidence:g}, "
+            f"analysis {note}):",
             f"  deleted cues whose sound is detected, reported missing: {t.get('deleted_detected_reported', 0)}/"
             f"{t.get('deleted_detected', 0)} = {m['deleted_reported']:.3f} "
             f"{_verdict('deleted_reported', m['deleted_reported'])}"
             f"  (deleted: {t.get('deleted', 0)}, their sound detected: {t.get('deleted_detected', 0)})",
+            f"  the same, reported missing or listed uncertain (under --min-confidence): "
+            f"{t.get('deleted_detected_flagged', 0)}/{t.get('deleted_detected', 0)} = {m['deleted_flagged']:.3f}",
             f"  kept cues reported missing: {t.get('kept_reported', 0)}/{t.get('kept', 0)} = {m['kept_reported']:.3f} "
             f"{_verdict('kept_reported', m['kept_reported'])}  (of kept cues whose sound is detected: "
             f"{m['kept_detected_reported']:.3f})",
