@@ -91,6 +91,23 @@ def subtitles(path: Path) -> tuple[str, list[tuple[float, float, str]]]:
         return stream.codec_context.name, out
 
 
+def with_default_video(src: Path) -> Path:
+    """A stream copy of ``src`` whose video stream has the "default" disposition, as a camera's file has."""
+    dst = src.with_name(f"default-{src.name}")
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        streams = {s.index: out.add_stream_from_template(s) for s in inp.streams if s.type in ("video", "audio")}
+        for s in inp.streams:
+            if s.index in streams:
+                streams[s.index].disposition = av.stream.Disposition.default
+        for packet in inp.demux(*[inp.streams[i] for i in streams]):
+            if packet.dts is not None and packet.pts is not None:
+                packet.stream = streams[packet.stream.index]
+                out.mux(packet)
+    with av.open(str(dst)) as c:
+        assert c.streams.video[0].disposition & av.stream.Disposition.default
+    return dst
+
+
 def do_remux(src: Path, out_dir: Path, foley: Path, **kw: object) -> Path:
     fmt = video_container(src, replace_audio=bool(kw.get("replace_audio", False)))
     sr, channels, blocks = read_audio_blocks(foley)
@@ -136,6 +153,19 @@ def test_remux_copies_the_video_and_adds_foley_and_captions(tmp_path: Path, fole
     assert cues[0][2] == "[door slams]"
     # the second line stays a second line, in italics; "<" is text, not markup
     assert cues[1][2] == "[dog barks <far>]\\N{\\i1}in the distance" + ("{\\i0}" if codec == "webvtt" else "")
+
+
+@pytest.mark.parametrize("suffix, container", [(".mp4", "mp4"), (".mp4", "matroska"), (".webm", "webm")])
+def test_the_copied_video_keeps_its_default_disposition(tmp_path: Path, foley_wav: Path, suffix: str,
+                                                        container: str) -> None:
+    src = with_default_video(write_video(tmp_path / f"clip{suffix}", noise_floor(3.0, -30.0), 3.0))
+    sr, channels, blocks = read_audio_blocks(foley_wav)
+    out = remux(src, tmp_path / f"video{SUFFIXES[container]}", blocks, sample_rate=sr, channels=channels,
+                cues=CUES, container=container)
+    with av.open(str(out)) as c:
+        assert c.streams.video[0].disposition & av.stream.Disposition.default  # Matroska/WebM used to clear it
+        assert c.streams.audio[0].disposition & av.stream.Disposition.default  # the Foley track
+        assert not c.streams.audio[1].disposition & av.stream.Disposition.default
 
 
 def test_replace_audio_leaves_the_foley_track_alone(tmp_path: Path, foley_wav: Path) -> None:

@@ -290,6 +290,7 @@ def _write(inp: av.container.InputContainer, tmp: Path, fmt: str, plan: _Plan, f
         copies: dict[int, av.stream.Stream] = {}
         for s in plan.video:
             copies[s.index] = out.add_stream_from_template(s)
+            copies[s.index].disposition = s.disposition  # Matroska would otherwise clear "default"
         rate = 48_000 if audio_codec == "libopus" else sample_rate
         foley_stream = cast(av.AudioStream, out.add_stream(audio_codec, rate=rate))
         foley_stream.layout = "stereo" if channels == 2 else "mono"
@@ -312,6 +313,7 @@ def _write(inp: av.container.InputContainer, tmp: Path, fmt: str, plan: _Plan, f
             subs.disposition = av.stream.Disposition.hearing_impaired
         for s in plan.subtitles:
             copies[s.index] = out.add_stream_from_template(s)
+            copies[s.index].disposition = s.disposition
         out.start_encoding()
 
         def copied() -> Iterator[av.Packet[Any]]:
