@@ -179,7 +179,7 @@ def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
 def eval_missed(dev: Path, analyses: dict[str, Analysis], seed: int, embed: Any, version: str,
                 out: Path, options: AuditOptions | None = None) -> dict[str, Any]:
     vocab = load_vocabulary()
-    totals = collections.Counter()
+    totals: collections.Counter[str] = collections.Counter()
     per_file = []
     audit_s = 0.0
     for stem, analysis in sorted(analyses.items()):
@@ -215,7 +215,8 @@ def eval_missed(dev: Path, analyses: dict[str, Analysis], seed: int, embed: Any,
             best = _nearest_ref(refs, u.event.event)
             if _overlap(refs[best].onset, refs[best].offset, u.event.event.start, u.event.event.end) > 0:
                 uncertain.add(best)
-        row = {"file": stem, "cues": len(refs), "deleted": sorted(i + 1 for i in deleted), "extra_missed": extra}
+        row: dict[str, Any] = {"file": stem, "cues": len(refs), "deleted": sorted(i + 1 for i in deleted),
+                               "extra_missed": extra}
         for i, r in enumerate(refs):
             key = "deleted" if i in deleted else "kept"
             totals[key] += 1
