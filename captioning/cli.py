@@ -189,10 +189,12 @@ def caption(
                 analysis = analyze(path, analysis_opts, analyzers=analyzers, hook=_hook_for(progress, path.name))
                 output_dir.mkdir(parents=True, exist_ok=True)
                 tmp = make_temp_dir(output_dir, f".{final.name}.")
+                foley_reports: list[Any] = []
                 try:
                     files = write_outputs(analysis, tmp, out_opts, source=path,
                                           hook=_hook_for(progress, f"{path.name} (Foley)")
-                                          if outputs & {"audio", "video"} else None)
+                                          if outputs & {"audio", "video"} else None,
+                                          on_foley_report=foley_reports.append)
                     _replace_dir(tmp, final)
                 except BaseException:
                     shutil.rmtree(tmp, ignore_errors=True)
@@ -220,8 +222,15 @@ def caption(
                 "events": len(analysis.events), "foreground_events": n_fg,
                 "processing_s": round(time.perf_counter() - t0, 3),
             })
+            foley_line = ""
+            if foley_reports:
+                report = foley_reports[-1].to_dict()
+                summary[-1]["foley"] = {k: report[k] for k in ("loudness_lufs", "true_peak_dbtp", "target_lufs",
+                                                               "target_met", "shortfall")}
+                foley_line = f"; Foley {_foley_level(report)}"
             if not quiet and not as_json:
-                typer.echo(f"{path}: {len(analysis.events)} events -> {final}/ ({', '.join(sorted(files))})")
+                typer.echo(f"{path}: {len(analysis.events)} events -> {final}/ ({', '.join(sorted(files))})"
+                           f"{foley_line}")
                 if out_opts.captions is not None and out_opts.captions.hls:
                     typer.echo(f"{path}: HLS subtitles, for a master playlist in {final}/: "
                                f"{media_line('hls/captions.m3u8')}")
@@ -270,6 +279,15 @@ def _build_families(values: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
                 except InvalidOptionsError as alone:
                     raise InvalidOptionsError(f"{spec.flag.split('/')[0]} {value}: {alone}") from e
         raise
+
+
+def _foley_level(report: Mapping[str, Any]) -> str:
+    """``-16.0 LUFS, -1.2 dBTP`` (+ ``, target -16.0 LUFS missed`` when it is) from a FoleyReport dict."""
+    lufs, peak = report["loudness_lufs"], report["true_peak_dbtp"]
+    text = "silent" if lufs is None else f"{lufs:.1f} LUFS, {peak:.1f} dBTP"
+    if not report["target_met"]:
+        text += f", target {report['target_lufs']:.1f} LUFS missed"
+    return text
 
 
 def _by_family(values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

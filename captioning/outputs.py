@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from captioning.captions.options import CaptionOptions
     from captioning.foley.options import FoleyOptions
     from captioning.foley.remux import RemuxOptions
+    from captioning.foley.render import FoleyReport
     from captioning.haptics.model import HapticOptions
 
 #: Output families a caller can ask for. "audio" is the Foley track, "video" the input remuxed with it.
@@ -88,7 +89,8 @@ def _umask() -> int:
 
 def write_outputs(analysis: Analysis, out_dir: Path, options: OutputOptions | None = None, *,
                   hls_video: VideoRendition | None = None, source: Path | None = None,
-                  hook: ProgressHook | None = None) -> dict[str, Path]:
+                  hook: ProgressHook | None = None,
+                  on_foley_report: Callable[[FoleyReport], None] | None = None) -> dict[str, Path]:
     """Write the requested outputs of ``analysis`` into ``out_dir``; returns file name -> path.
 
     ``hls/`` files are named by their path (e.g. ``hls/captions.m3u8``). The Foley outputs: "audio" is
@@ -100,6 +102,8 @@ def write_outputs(analysis: Analysis, out_dir: Path, options: OutputOptions | No
         hls_video: see :func:`captioning.captions.write_captions`.
         source: the media file the "video" output remuxes (default: ``analysis.media.path``).
         hook: progress of the Foley outputs, in seconds of media time (stages ``"foley"`` and ``"remux"``).
+        on_foley_report: called with the Foley render's :class:`~captioning.foley.FoleyReport` (achieved
+            loudness, true peak, whether the target was met and why not), when a Foley output is written.
 
     Raises:
         InvalidOptionsError: "video" asked for an input that is not a local file or has no video stream
@@ -127,7 +131,8 @@ def write_outputs(analysis: Analysis, out_dir: Path, options: OutputOptions | No
 
         written.append(plot_timeline(analysis, out_dir / "timeline.png", haptics=haptic_track))
     if "audio" in options.outputs or remux_from is not None:
-        written += _write_foley_outputs(analysis, out_dir, options, remux_from, hook or no_progress)
+        written += _write_foley_outputs(analysis, out_dir, options, remux_from, hook or no_progress,
+                                        on_foley_report)
     return _by_name(written, out_dir)
 
 
@@ -143,13 +148,14 @@ def _remux_source(analysis: Analysis, source: Path | None, replace_audio: bool) 
 
 
 def _write_foley_outputs(analysis: Analysis, out_dir: Path, options: OutputOptions,
-                         remux_from: tuple[Path, str] | None, hook: ProgressHook) -> list[Path]:
+                         remux_from: tuple[Path, str] | None, hook: ProgressHook,
+                         on_report: Callable[[FoleyReport], None] | None = None) -> list[Path]:
     """The "audio" output and the "video" output from one render: with both, each block of the track is
     encoded into the audio file as the remux takes it."""
     from captioning.foley.encode import Encoder, atomic_path
     from captioning.foley.options import FoleyOptions
     from captioning.foley.remux import SUFFIXES, RemuxOptions, remux
-    from captioning.foley.render import foley_blocks, write_foley
+    from captioning.foley.render import foley_blocks, foley_report
 
     foley = options.foley or FoleyOptions()
     total = analysis.media.duration
@@ -161,13 +167,17 @@ def _write_foley_outputs(analysis: Analysis, out_dir: Path, options: OutputOptio
     rendered(0.0)
     if remux_from is None:
         assert audio is not None
-        return [write_foley(analysis, audio, foley, progress=rendered)]
+        report = foley_report(analysis, audio, foley, progress=rendered)
+        if on_report is not None:
+            on_report(report)
+        return [audio]
     source, container = remux_from
     video = out_dir / f"video{SUFFIXES[container]}"
     remux_options = options.remux or RemuxOptions()
     cues = subtitle_cues(analysis, options.captions)
     with contextlib.ExitStack() as stack:
-        rendering = cast(Generator[np.ndarray, None, None], foley_blocks(analysis, foley, progress=rendered))
+        rendering = cast(Generator[np.ndarray, None, None], foley_blocks(analysis, foley, progress=rendered,
+                                                                             on_report=on_report))
         stack.callback(rendering.close)  # its temporary files go even when the remux stops early
         blocks: Iterator[np.ndarray] = rendering
         if audio is not None:

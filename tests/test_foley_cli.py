@@ -170,3 +170,13 @@ def test_foley_outputs_need_nothing_else(tmp_path: Path) -> None:
     r = soundcue("caption", quiet, "-o", tmp_path / "out", "--quiet", "--audio")
     assert r.returncode == 0, r.stderr
     assert audio_info(tmp_path / "out" / "quiet" / "foley.wav")[4] == pytest.approx(2.0, abs=0.001)
+
+
+def test_the_summary_reports_the_achieved_loudness_and_true_peak(knocks_wav: Path, tmp_path: Path) -> None:
+    r = soundcue("caption", knocks_wav, "-o", tmp_path / "out", "--audio", "--json", "--loudness-lufs", "-23")
+    assert r.returncode == 0, r.stderr
+    [result] = json.loads(r.stdout)["results"]
+    foley = result["foley"]
+    assert foley["target_lufs"] == -23.0 and foley["true_peak_dbtp"] <= -1.0
+    assert foley["target_met"] == (foley["shortfall"] is None)
+    assert foley["target_met"] is False or abs(foley["loudness_lufs"] + 23.0) <= 0.5

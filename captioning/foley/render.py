@@ -423,12 +423,14 @@ def write_foley(analysis: Analysis, path: Path, options: FoleyOptions | None = N
 
 
 def foley_blocks(analysis: Analysis, options: FoleyOptions | None = None, *, progress: Progress | None = None,
-                 vocabulary: Vocabulary | None = None, cache: OneShotCache | None = None) -> Iterator[np.ndarray]:
+                 vocabulary: Vocabulary | None = None, cache: OneShotCache | None = None,
+                 on_report: Callable[[FoleyReport], None] | None = None) -> Iterator[np.ndarray]:
     """The finished track as float32 blocks of shape ``(n, options.channels)`` at ``options.sample_rate``.
 
     Same rendering as :func:`write_foley` (normalised, limited), ``round(media.duration * sample_rate)`` samples
     in all, block sizes vary. The loudness passes run before the first block is yielded (the generator does
-    the work lazily, on first ``next``); memory stays bounded whatever the duration.
+    the work lazily, on first ``next``); memory stays bounded whatever the duration. ``on_report`` is called
+    with what the render did (:class:`FoleyReport`) once the last block is out.
     """
     opts = _resolve(options)
     r = _Render(analysis, opts, tables=load_tables(), vocabulary=vocabulary or load_vocabulary(), cache=cache,
@@ -441,6 +443,8 @@ def foley_blocks(analysis: Analysis, options: FoleyOptions | None = None, *, pro
             yield block.astype(np.float32)
     finally:
         r.close()
+    if on_report is not None:
+        on_report(r.report)
     if progress is not None:
         progress(1.0)
 
