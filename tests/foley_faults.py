@@ -1,7 +1,7 @@
 """A Foley engine that fails, for the service test of a failed render (``SOUNDCUE_ANALYZER=foley_faults:analyze``).
 
 Importing this module (the worker does, to find the analyzer) replaces ``captioning.foley.render.write_foley``
-in that worker process with one that raises, as a bug in a synthesis recipe would.
+and ``foley_report`` in that worker process with one that raises, as a bug in a synthesis recipe would.
 """
 
 from __future__ import annotations
@@ -20,3 +20,4 @@ def _broken(*args: Any, **kwargs: Any) -> Any:
 
 
 render.write_foley = _broken
+render.foley_report = _broken
