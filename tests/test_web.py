@@ -590,6 +590,10 @@ def test_foley_switch_and_a_new_render(page: Any, server: Server, clip: Path) ->
     assert not page.evaluate("document.querySelector('video').muted")
     page.evaluate("document.querySelector('video').pause()")
 
+    # a new render starts from the job's own Foley options
+    assert page.input_value("#rerender-profile") == "dramatic"
+    assert not page.is_checked("#rerender-music")
+
     # a new render of the same video with another profile and background music
     page.select_option("#rerender-profile", "cartoon")
     page.check("#rerender-music")

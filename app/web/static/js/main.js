@@ -367,7 +367,19 @@ async function showResults(job) {
     state.results.set(r.name, { ...r, href: r.share_url, url: r.share_url });
   }
   if (!state.token && job.results.length) state.token = tokenOf(job.results[0].share_url);
+  presetRerender(job.options && job.options.foley);
   await presentResults(job.source);
+}
+
+/** A new render starts from the Foley options the job was made with. */
+function presetRerender(foley) {
+  if (!foley) return;
+  if (foley.profile) $("rerender-profile").value = foley.profile;
+  $("rerender-music").checked = Boolean(foley.music);
+  if (typeof foley.music_intensity === "number") {
+    $("rerender-intensity").value = String(foley.music_intensity);
+    $("rerender-intensity-value").textContent = `${Math.round(foley.music_intensity * 100)}%`;
+  }
 }
 
 async function presentResults(source) {
@@ -386,8 +398,10 @@ async function presentResults(source) {
   state.events = events.events || [];
   const duration = (events.media && events.media.duration) || video.duration || 0;
   const name = (source && (source.filename || source.url)) || (events.media && events.media.path) || "the video";
-  const n = state.events.length;
-  $("results-summary").textContent = `${name}: ${n} sound${n === 1 ? "" : "s"} found in ${clock(duration)}.`;
+  const n = state.events.filter((e) => !e.background).length;
+  const beds = state.events.length - n;
+  const bedText = beds ? ` and ${beds} background bed${beds === 1 ? "" : "s"}` : "";
+  $("results-summary").textContent = `${name}: ${n} sound${n === 1 ? "" : "s"}${bedText} found in ${clock(duration)}.`;
   const vtt = get("captions.vtt");
   const track = vtt ? await loadTrack(vtt.href) : null;
   let haptics = null;
