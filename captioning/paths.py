@@ -15,12 +15,17 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 from pathlib import Path
 
 #: File types that are neither a regular file nor a directory, as a message names them.
 _SPECIAL_FILES = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
                   (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+
+#: An input that was a URL before the shell or pathlib folded its "//" ("https:/host/clip.mp4").
+_URL_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:/")
 
 
 def _stat_problem(path: Path, e: OSError) -> str:
@@ -30,6 +35,9 @@ def _stat_problem(path: Path, e: OSError) -> str:
     if e.errno == errno.ENOENT and path.is_symlink():
         return f"no such file (a symbolic link to the missing {os.readlink(path)})"
     if e.errno in (errno.ENOENT, errno.ENOTDIR):
+        if _URL_LIKE.match(str(path)):
+            return ("no such file: this command reads local files; for a URL, download it first or send it to a "
+                    "soundcue server with `soundcue submit URL`")
         return "no such file"
     if e.errno == errno.EACCES:
         return "permission denied"

@@ -82,6 +82,9 @@ def test_input_problem_names_each_kind_of_path(odd: dict[str, Path], tmp_path: P
     assert input_problem(odd["fifo"]) == "it is a FIFO (named pipe), not a regular file"
     assert input_problem(odd["dir"], "media file") == "it is a directory, not a media file"
     assert input_problem(tmp_path / "missing.wav") == "no such file"
+    # a URL given where a file is read (the shell keeps "//", pathlib folds it): say where URLs go
+    url = input_problem(Path("https://media.example.org/clip.mp4"))
+    assert url is not None and url.startswith("no such file") and "soundcue submit" in url
     assert input_problem(odd["good"] / "below") == "no such file"
     assert input_problem(odd["dangling"]) == f"no such file (a symbolic link to the missing {odd['dangling'].parent}" \
                                             "/deleted.wav)"
