@@ -16,6 +16,7 @@ import scipy.fft
 import scipy.signal
 
 from captioning.foley.cache import OneShotCache, SoundKey
+from captioning.foley.master import Compressor
 from captioning.foley.score import Voice, stable_seed
 from captioning.foley.synth import FAMILIES, LN1000, Params, Stream
 from captioning.foley.tables import Profile
@@ -322,22 +323,27 @@ def mix_blocks(voices: Sequence[Voice], n_total: int, *, sample_rate: int, chann
     reverb = Reverb(profile.reverb_s, sr, channels, stable_seed("reverb", profile.name)) \
         if profile.reverb_mix > 0 else None
     band_limit = _RowFilter(scipy.signal.butter(6, 0.4 * sr, fs=sr, output="sos"), channels)
+    compressor = Compressor(sr, channels, threshold_db=profile.comp_threshold_db, ratio=profile.comp_ratio,
+                            knee_db=profile.comp_knee_db, attack_ms=profile.comp_attack_ms,
+                            release_ms=profile.comp_release_ms) if profile.comp_ratio > 1.0 else None
     pending = list(voices)
     nxt = 0
     playing: list[_Playing] = []
     for b0 in range(0, max(n_total, 1), BLOCK):
         if b0 >= n_total:
             break
-        out = np.zeros((BLOCK, channels))
+        fx = np.zeros((BLOCK, channels))
+        beds = np.zeros((BLOCK, channels))
         b1 = b0 + BLOCK
         for p in playing:
-            p.add_into(out, 0)
+            p.add_into(beds if p.voice.bed else fx, 0)
         while nxt < len(pending) and pending[nxt].start < b1:
             p = _Playing(pending[nxt], sr, channels, cache)
-            p.add_into(out, max(0, pending[nxt].start - b0))
+            p.add_into(beds if p.voice.bed else fx, max(0, pending[nxt].start - b0))
             playing.append(p)
             nxt += 1
         playing = [p for p in playing if not p.done]
+        out = (compressor.process(fx) if compressor is not None else fx) + beds
         if eq is not None:
             out = eq(out)
         if reverb is not None:

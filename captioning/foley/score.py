@@ -19,6 +19,7 @@ Rules (issue 11):
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 from collections.abc import Mapping, Sequence
@@ -55,6 +56,7 @@ class Voice:
         length: samples for a stream (onset to offset), None for a one-shot (its own length).
         envelope_db: a stream's level envelope relative to its maximum, one value per 1/ENVELOPE_RATE_HZ s.
         event_index: index of the event in ``analysis.events`` (-1 for none).
+        bed: the event is a background bed (mixed on the bed bus, not the compressed effects bus).
     """
 
     start: int
@@ -67,6 +69,7 @@ class Voice:
     length: int | None
     envelope_db: tuple[float, ...] = ()
     event_index: int = -1
+    bed: bool = False
 
 
 def stable_seed(*parts: object) -> int:
@@ -169,7 +172,8 @@ def plan(analysis: Analysis, options: FoleyOptions, tables: Tables, vocabulary: 
                 rng.standard_normal())
             voices.extend(_takes(recipe, params, base_shape, options.seed, t, sr, hit_gain, pan, i, rng,
                                  last_take, tables, layers.get(recipe.name, ()), ev.material))
-    voices = [v for v in voices if v.start < n_total]
+    voices = [dataclasses.replace(v, bed=bool(analysis.events[v.event_index].background))
+              if v.event_index >= 0 else v for v in voices if v.start < n_total]
     voices.sort(key=lambda v: (v.start, v.event_index))
     return voices
 

@@ -116,6 +116,10 @@ class Profile:
         reverb_mix: level of the reverb return (0: dry).
         reverb_s: reverb decay time RT60, seconds.
         layers: extra sounds per recipe.
+        comp_threshold_db, comp_ratio, comp_knee_db, comp_attack_ms, comp_release_ms: the mastering compressor
+            on the effects bus (:class:`captioning.foley.master.Compressor`; threshold in dBFS of the mix before
+            normalisation, where the loudest one-shot's loudest 50 ms sits at -20 dBFS RMS); ratio 1 switches it
+            off.
     """
 
     name: str
@@ -130,6 +134,11 @@ class Profile:
     reverb_mix: float = 0.0
     reverb_s: float = 0.5
     layers: tuple[Layer, ...] = ()
+    comp_threshold_db: float = -24.0
+    comp_ratio: float = 1.0
+    comp_knee_db: float = 6.0
+    comp_attack_ms: float = 3.0
+    comp_release_ms: float = 100.0
 
 
 @dataclass(frozen=True)
@@ -235,7 +244,8 @@ def _parse_layers(text: str) -> tuple[Layer, ...]:
 
 def _parse_profiles() -> dict[str, Profile]:
     cols = ("profile", "pitch", "decay", "attack", "dynamics", "width", "glide_st", "low_shelf_db",
-            "high_shelf_db", "reverb_mix", "reverb_s", "layers")
+            "high_shelf_db", "reverb_mix", "reverb_s", "comp_threshold_db", "comp_ratio", "comp_knee_db",
+            "comp_attack_ms", "comp_release_ms", "layers")
     out: dict[str, Profile] = {}
     for line, row in _records("foley_profiles.csv", cols):
         try:
