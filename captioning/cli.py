@@ -20,14 +20,14 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from captioning.errors import CaptioningError, InvalidOptionsError
-from captioning.options import build_families, declared_options, option_families, plain_type
+from captioning.options import OptionSpec, build_families, declared_options, option_families, plain_type
 from captioning.outputs import OutputOptions, make_temp_dir, write_outputs
 from captioning.paths import input_problem, output_dir_problem
 from captioning.progress import ProgressHook
@@ -117,10 +117,10 @@ RemuxOpt = Annotated[bool, typer.Option(
                     "subtitle stream).")]
 
 
-def _declared_params() -> list[inspect.Parameter]:
+def _declared_params(specs: Iterable[OptionSpec]) -> list[inspect.Parameter]:
     """One CLI option per declared option (captioning.options): its flag, type, default and help."""
     params = []
-    for spec in declared_options("cli"):
+    for spec in specs:
         info = typer.Option(*spec.flag.split(" "), help=spec.help, metavar=spec.metavar,
                             show_default=spec.default is not None, readable=False)
         params.append(inspect.Parameter(f"{spec.family}__{spec.name}", inspect.Parameter.KEYWORD_ONLY,
@@ -128,16 +128,19 @@ def _declared_params() -> list[inspect.Parameter]:
     return params
 
 
-def _with_declared_options(command: Callable[..., None]) -> Callable[..., None]:
-    """``command`` with its ``**options`` replaced by the declared options, for Typer to read."""
+def with_declared_options(command: Callable[..., None], specs: Iterable[OptionSpec] | None = None
+                          ) -> Callable[..., None]:
+    """``command`` with its ``**options`` replaced by one option per declared option, for Typer to read; each
+    arrives as keyword ``<family>__<name>``. ``specs``: which declarations (default: every one the CLI shows)."""
     own = [p for p in inspect.signature(command, eval_str=True).parameters.values()
            if p.kind is not inspect.Parameter.VAR_KEYWORD]
-    command.__signature__ = inspect.Signature([*own, *_declared_params()])  # type: ignore[attr-defined]
+    params = _declared_params(declared_options("cli") if specs is None else specs)
+    command.__signature__ = inspect.Signature([*own, *params])  # type: ignore[attr-defined]
     return command
 
 
 @app.command()
-@_with_declared_options
+@with_declared_options
 def caption(
     ctx: typer.Context,
     inputs: InputsArg,
@@ -161,7 +164,7 @@ def caption(
         if out_problem is not None:
             raise CaptioningError(f"{output_dir}: {out_problem}")
         _refuse_idle_foley_flags(ctx, audio, remux)
-        families = _build_families(_by_family(options))
+        families = _build_families(by_family(options))
         dialogue = families["captions"].dialogue
         dialogue_problem = input_problem(dialogue, "caption file") if dialogue is not None else None
         if dialogue_problem is not None:
@@ -290,8 +293,9 @@ def _foley_level(report: Mapping[str, Any]) -> str:
     return text
 
 
-def _by_family(values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """``{"captions__style": "bbc"}`` -> ``{"captions": {"style": "bbc"}}``."""
+def by_family(values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The keywords :func:`with_declared_options` passes, by family:
+    ``{"captions__style": "bbc"}`` -> ``{"captions": {"style": "bbc"}}``."""
     grouped: dict[str, dict[str, Any]] = {}
     for key, value in values.items():
         family, _, name = key.partition("__")

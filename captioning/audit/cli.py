@@ -15,7 +15,6 @@ is bad (one line on stderr names the problem and the file; nothing is written).
 
 from __future__ import annotations
 
-import inspect
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -25,8 +24,9 @@ from typing import Annotated, Any
 import typer
 
 from captioning.audit.options import FORMATS, AuditOptions, declared_audit_options
+from captioning.cli import by_family, with_declared_options
 from captioning.errors import CaptionFormatError, CaptioningError, InvalidOptionsError, MediaDecodeError
-from captioning.options import OptionSpec, build_families, declared_options, plain_type
+from captioning.options import OptionSpec, build_families, declared_options
 from captioning.paths import input_problem, output_dir_problem
 
 EXIT_BELOW_COVERAGE = 1
@@ -42,21 +42,8 @@ def _specs() -> list[OptionSpec]:
     return [*declared_audit_options("cli"), *(s for s in declared_options("cli") if s.family == "analysis")]
 
 
-def _params() -> list[inspect.Parameter]:
-    params = []
-    for spec in _specs():
-        info = typer.Option(*spec.flag.split(" "), help=spec.help, metavar=spec.metavar,
-                            show_default=spec.default is not None, readable=False)
-        params.append(inspect.Parameter(f"{spec.family}__{spec.name}", inspect.Parameter.KEYWORD_ONLY,
-                                        default=spec.default, annotation=Annotated[plain_type(spec.type), info]))
-    return params
-
-
 def _with_declared(command: Callable[..., None]) -> Callable[..., None]:
-    own = [p for p in inspect.signature(command, eval_str=True).parameters.values()
-           if p.kind is not inspect.Parameter.VAR_KEYWORD]
-    command.__signature__ = inspect.Signature([*own, *_params()])  # type: ignore[attr-defined]
-    return command
+    return with_declared_options(command, _specs())
 
 
 def flag_message(message: str) -> str:
@@ -67,14 +54,6 @@ def flag_message(message: str) -> str:
             if message.startswith(name + " "):
                 return spec.flag.split(" ")[-1] + message[len(name):]
     return message
-
-
-def _by_family(values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    grouped: dict[str, dict[str, Any]] = {}
-    for key, value in values.items():
-        family, _, name = key.partition("__")
-        grouped.setdefault(family, {})[name] = value
-    return grouped
 
 
 def load_events_json(path: Path) -> Any:
@@ -127,7 +106,7 @@ def audit_command(
         out_problem = output_dir_problem(output_dir)
         if out_problem is not None:
             raise CaptioningError(f"{output_dir}: {out_problem}")
-        grouped = _by_family(options)
+        grouped = by_family(options)
         try:
             audit_opts = AuditOptions(**grouped.get("audit", {}))
             analysis_opts = build_families({"analysis": grouped.get("analysis", {})})["analysis"]
