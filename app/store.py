@@ -72,6 +72,16 @@ CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NU
 _BUMP = "INSERT INTO counters (name, value) VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1"
 
 
+def worker_lost_problem(reason: str, attempts: int) -> dict[str, str]:
+    """The job's error when its worker was lost on every one of its ``attempts`` (both job stores use it)."""
+    return {
+        "type": "tag:soundcue,2025:problem:worker-lost",
+        "title": "Job could not be completed",
+        "detail": f"{reason} on each of {attempts} attempts; the input may be too large or trigger a crash. "
+                  "Try a shorter or re-encoded file.",
+    }
+
+
 class IdempotencyConflict(Exception):
     """The Idempotency-Key was used before with a different request."""
 
@@ -437,13 +447,7 @@ class JobStore:
                     )
                     out.append((r["id"], "queued"))
                 else:
-                    error = {
-                        "type": "tag:soundcue,2025:problem:worker-lost",
-                        "title": "Job could not be completed",
-                        "detail": f"{reason} on each of {r['attempts']} attempts; the input may be too large "
-                        "or "
-                        "trigger a crash. Try a shorter or re-encoded file.",
-                    }
+                    error = worker_lost_problem(reason, r["attempts"])
                     db.execute(
                         "UPDATE jobs SET status = 'failed', stage = 'failed', lease = NULL, error = ?,"
                         " finished_at = ?, updated_at = ?, expires_at = ? WHERE id = ?",

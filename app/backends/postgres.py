@@ -29,7 +29,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from app.backends.base import StoreUnavailable
-from app.store import IdempotencyConflict, JobRow, NewJob, new_job_id
+from app.store import IdempotencyConflict, JobRow, NewJob, new_job_id, worker_lost_problem
 
 #: A webhook delivery taken by a dispatcher is hidden from the others this long (seconds): longer than one
 #: delivery attempt (``webhook_timeout_s``), after which a dispatcher that died mid-delivery is retried.
@@ -389,12 +389,7 @@ class PostgresJobStore:
                     )
                     out.append((r["id"], "queued"))
                 else:
-                    error = {
-                        "type": "tag:soundcue,2025:problem:worker-lost",
-                        "title": "Job could not be completed",
-                        "detail": f"{reason} on each of {r['attempts']} attempts; the input may be too large or "
-                        "trigger a crash. Try a shorter or re-encoded file.",
-                    }
+                    error = worker_lost_problem(reason, r["attempts"])
                     db.execute(
                         "UPDATE jobs SET status = 'failed', stage = 'failed', lease = NULL, error = %s,"
                         " finished_at = %s, updated_at = %s, expires_at = %s WHERE id = %s",
