@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -254,3 +255,41 @@ def sort_events(events: Sequence[SoundEvent]) -> tuple[SoundEvent, ...]:
     """Events sorted by (start, end, label) with ids ``e0001``.. assigned in that order."""
     ordered = sorted(events, key=lambda e: (e.start, e.end, e.label))
     return tuple(dataclasses.replace(e, id=f"e{i:04d}") for i, e in enumerate(ordered, 1))
+
+
+def envelope_strokes(envelope: Sequence[float], rise_db: float, *, floor_db: float = -math.inf) -> list[int]:
+    """Where the separate strokes of a sound start in its envelope (a hit rising out of the previous one's decay).
+
+    A stroke is a run of rising values in which some value is at least ``rise_db`` above the lowest of the two
+    before it (a quick rise, within 0.1 s, not a slow swell) and at least ``floor_db``; the stroke starts at the
+    run's steepest step (where a hit lands when its rise spreads over two or three values). A run rising from the
+    first value is the sound's own onset, and strokes are at least two values (0.1 s) apart.
+
+    Parameters:
+        envelope: RMS level (dBFS) every 1/ENVELOPE_RATE_HZ s (:attr:`SoundEvent.envelope`).
+        rise_db: the quick rise that makes a stroke (dB).
+        floor_db: a rise that stays under this level (dBFS) is not a stroke (noise between hits).
+
+    Returns:
+        Indices into ``envelope`` of the stroke starts, ``[0]`` first (``[]`` for an empty envelope); a single
+        ``[0]`` means no separate strokes.
+    """
+    env = [float(v) for v in envelope]
+    if not env:
+        return []
+    onsets = [0]
+    k = 1
+    while k < len(env):
+        if env[k] <= env[k - 1]:
+            k += 1
+            continue
+        a, b = k - 1, k  # the run env[a] < env[a + 1] < ... < env[b]
+        while b + 1 < len(env) and env[b + 1] > env[b]:
+            b += 1
+        quick = any(env[j] - min(env[max(0, j - 2):j]) >= rise_db and env[j] >= floor_db for j in range(a + 1, b + 1))
+        if a > 0 and quick:
+            steepest = max(range(a + 1, b + 1), key=lambda j: env[j] - env[j - 1])
+            if steepest - onsets[-1] >= 2:
+                onsets.append(steepest)
+        k = b + 1
+    return onsets

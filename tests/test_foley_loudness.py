@@ -97,3 +97,60 @@ def test_limiter_delay_is_compensated() -> None:
     x[12345, 0] = 0.5  # under the ceiling: passes untouched, at the same sample
     y = _limited(x, rate, -1.0, 1000)
     assert np.flatnonzero(y[:, 0])[0] == 12345 and y[12345, 0] == pytest.approx(0.5)
+
+
+def _sine(rate: int, hz: float, seconds: float, amplitude: float) -> np.ndarray:
+    t = np.arange(int(rate * seconds)) / rate
+    out: np.ndarray = amplitude * np.sin(2 * np.pi * hz * t)
+    return out
+
+
+def _thd_percent(y: np.ndarray, rate: int, hz: float) -> float:
+    """Total harmonic distortion (harmonics 2..20 over the fundamental) of ``y``, in percent."""
+    spec = np.abs(np.fft.rfft(y * np.hanning(y.shape[0])))
+    f = np.fft.rfftfreq(y.shape[0], 1 / rate)
+    fund = spec[np.abs(f - hz) < hz / 4].max()
+    harm = math.sqrt(sum(float(spec[np.abs(f - k * hz) < hz / 4].max()) ** 2 for k in range(2, 21)))
+    return 100.0 * harm / float(fund)
+
+
+@pytest.mark.parametrize("hz", [40.0, 60.0, 100.0])
+def test_limiter_does_not_waveshape_a_loud_low_tone(hz: float) -> None:
+    """A boom 6 dB over the ceiling is turned down as a whole, not clipped cycle by cycle (a fast release would
+    move the gain between the peaks of every half cycle and add harmonics)."""
+    rate = 48000
+    x = _sine(rate, hz, 1.5, 2.0)[:, None]
+    y = _limited(x, rate, -1.0, 4096)[:, 0]
+    steady = y[int(0.5 * rate):int(1.3 * rate)]
+    assert _thd_percent(steady, rate, hz) < 0.5
+    assert true_peak_dbtp(y, rate) <= -1.0
+
+
+def test_limiter_takes_a_click_down_without_holding_down_the_sound_after_it() -> None:
+    """A hit's click needs 24 dB of reduction; the low body after it needs none: 15 ms after the click the body is
+    back within 1 dB of its level (a fixed 100 dB/s release would hold it some 20 dB down)."""
+    rate = 48000
+    body = _sine(rate, 85.0, 0.3, 0.5) * np.exp(-np.arange(int(0.3 * rate)) / (0.1 * rate))
+    x = np.zeros(rate // 2)
+    start = rate // 10
+    x[start:start + body.shape[0]] = body
+    x[start + 2] += 8.0  # the click: 18 dB over full scale
+    y = _limited(x[:, None], rate, -1.0, 2048)[:, 0]
+    assert true_peak_dbtp(y, rate) <= -1.0
+    after = slice(start + int(0.015 * rate), start + int(0.1 * rate))
+    level = 20 * np.log10(np.sqrt(np.mean(y[after] ** 2)) / np.sqrt(np.mean(x[after] ** 2)))
+    assert level > -1.0
+
+
+def test_limiter_lets_a_long_loud_passage_come_back_slowly() -> None:
+    """After a second of sound 10 dB over the ceiling drops to a quiet level, the gain comes back at the slow rate
+    (no jump: pumping), and fully within half a second."""
+    rate = 48000
+    loud = _sine(rate, 300.0, 1.0, 3.0)
+    quiet = _sine(rate, 300.0, 1.0, 0.1)
+    x = np.concatenate([loud, quiet])[:, None]
+    y = _limited(x, rate, -1.0, 4096)[:, 0]
+    gain_db = 20 * np.log10(np.abs(y[rate:]).reshape(-1, 480).max(axis=1) / 0.1)  # per 10 ms after the drop
+    assert gain_db[4] < -3.0  # 50 ms after: still well down
+    assert np.all(np.diff(gain_db[1:60]) < 2.0)  # rising at most 2 dB per 10 ms
+    assert gain_db[60:].min() > -0.1  # back to unity within 0.6 s

@@ -359,6 +359,17 @@ def _columns(scores: np.ndarray | FrameStore, idx: Sequence[int]) -> np.ndarray:
     return out
 
 
+def _envelope(feat: Features, start: float, n_frames: int) -> tuple[float, ...]:
+    """:attr:`SoundEvent.envelope` of a sound starting at ``start`` and ``n_frames`` frames long: value ``k`` is the
+    mean power (dBFS) of the frames centred within ``[start + k / ENVELOPE_RATE_HZ, start + (k + 1) /
+    ENVELOPE_RATE_HZ)`` (frames by their centre, so a value is not raised by a sound that starts after its span)."""
+    step = max(1, int(round(1 / (ENVELOPE_RATE_HZ * feat.frame_s))))
+    first = max(0, int(np.ceil((start - feat.window_s / 2) / feat.frame_s - 1e-9)))
+    level = feat.level_db[first:first + max(n_frames, 1)].astype(np.float64)
+    power = 10 ** (level / 10)
+    return tuple(float(10 * np.log10(power[k:k + step].mean() + 1e-12)) for k in range(0, power.size, step))
+
+
 def _make_event(feat: Features, start: float, end: float, entry: VocabularyEntry, lab: _Label,
                 class_names: Sequence[str], class_ids: Sequence[str], *, salience_db: float = 20.0) -> SoundEvent:
     i0 = int(start / feat.frame_s)
@@ -367,8 +378,7 @@ def _make_event(feat: Features, start: float, end: float, entry: VocabularyEntry
     power = 10 ** (level / 10)
     loudness = float(10 * np.log10(power.mean() + 1e-12))
     cent = float((feat.centroid_hz[i0:i1] * power).sum() / (power.sum() + 1e-12))
-    step = max(1, int(round(1 / (ENVELOPE_RATE_HZ * feat.frame_s))))
-    env = tuple(float(10 * np.log10(power[k:k + step].mean() + 1e-12)) for k in range(0, power.size, step))
+    env = _envelope(feat, start, i1 - i0)
     # Confidence blends how sure the tagger is of the label with how clearly the sound stands out.
     label_conf = float(np.clip(1.2 * lab.score + max(0.0, lab.contrast), 0.0, 1.0))
     detect_conf = float(np.clip((salience_db - 8.0) / 20.0, 0.0, 1.0))

@@ -45,7 +45,7 @@ from captioning.analysis.video import VisualObservations
 from captioning.datafiles import csv_records, data_text
 from captioning.detection.beds import BedOptions, seen_beds
 from captioning.detection.visual import IMPACT_CATEGORIES
-from captioning.events import ENVELOPE_RATE_HZ, SoundEvent, sort_events
+from captioning.events import ENVELOPE_RATE_HZ, SoundEvent, envelope_strokes, sort_events
 from captioning.vocabulary import Vocabulary, VocabularyEntry
 
 
@@ -220,12 +220,7 @@ def _strokes(ev: SoundEvent, visual: Sequence[SoundEvent], obs: VisualObservatio
     env = np.asarray(ev.envelope, np.float64)  # (n,) dBFS every 1 / ENVELOPE_RATE_HZ s from ev.start
     if env.size < 3:
         return [ev]
-    # stroke onsets: a rise of stroke_rise_db within two envelope steps, at least two steps apart
-    onsets = [0]
-    for k in range(1, env.size):
-        if env[k] - env[max(0, k - 2):k].min() >= opts.stroke_rise_db and env[k] > env[k - 1] \
-                and k - onsets[-1] >= 2:
-            onsets.append(k)
+    onsets = envelope_strokes(ev.envelope, opts.stroke_rise_db)
     # a stroke that dies away (stroke_gap_db below its peak) before the next one ends a piece there
     pieces: list[tuple[int, int]] = []  # (first envelope index, end index)
     first = 0

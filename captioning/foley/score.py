@@ -7,8 +7,11 @@ Rules (issue 11):
 * onset sample = ``round(start * sample_rate)``; with ``sync="second"`` the onset snaps to the nearest whole
   second first (the event keeps its length);
 * one-shot recipes play once at the onset; through a sustained event (``kind == "sustained"`` or longer than
-  :data:`SUSTAINED_S`) they repeat every ``repeat_s`` (jittered) until the offset, each hit following the
-  event's envelope; stream recipes last from onset to offset (at least ``min_s``) with fades;
+  :data:`SUSTAINED_S`) they play on the strokes heard in the event's envelope (:func:`strokes`: every quick rise
+  of :data:`STROKE_RISE_DB`, at that stroke's level), or, when the
+  envelope shows no separate strokes (a continuous sound, or an event seen but not heard), every ``repeat_s``
+  (jittered) until the offset, each hit following the envelope; stream recipes last from onset to offset (at
+  least ``min_s``) with fades;
 * level: the event's loudness (dBFS; ``peak_loudness`` for one-shots when known) relative to the loudest
   rendered event, times the profile's ``dynamics``, floored at :data:`FLOOR_DB`, plus the recipe trim and a
   per-hit jitter;
@@ -27,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from captioning.events import ENVELOPE_RATE_HZ, Analysis, SoundEvent
+from captioning.events import ENVELOPE_RATE_HZ, Analysis, SoundEvent, envelope_strokes
 from captioning.foley.options import FoleyOptions
 from captioning.foley.synth import Shape
 from captioning.foley.tables import Param, Profile, Recipe, Tables
@@ -39,6 +42,34 @@ SUSTAINED_S = 1.5
 FLOOR_DB = -40.0
 #: Depth of a stream's loudness envelope that is kept (dB range below its own maximum).
 ENVELOPE_RANGE_DB = 24.0
+#: A rise of the event's envelope by this much (dB) over its quietest point since the last stroke is a new stroke
+#: (a hit that dies away between strokes: the 50 ms envelope falls 40-60 dB between the stick hits of the Greatest
+#: Hits clips, and a continuous sound's envelope varies by a few dB).
+STROKE_RISE_DB = 12.0
+
+
+def strokes(envelope: Sequence[float]) -> list[tuple[float, float]]:
+    """The strokes of a sustained sound, read from its envelope (:func:`captioning.events.envelope_strokes` with a
+    rise of :data:`STROKE_RISE_DB`, ignoring rises that stay more than :data:`ENVELOPE_RANGE_DB` under the
+    loudest value: the noise between hits).
+
+    Parameters:
+        envelope: RMS level (dBFS) every 1/ENVELOPE_RATE_HZ s from the event's start.
+
+    Returns:
+        ``(time, level)`` per stroke: time in seconds from the event's start (0.0 for the first, else the middle of
+        the 50 ms envelope value where the level jumps, so within 25 ms of the hit), level in dB relative to the
+        envelope's maximum (the stroke's loudest value). Fewer than two strokes means the envelope shows no
+        separate hits (an empty envelope gives ``[]``).
+    """
+    if not envelope:
+        return []
+    top = max(envelope)
+    starts = envelope_strokes(envelope, STROKE_RISE_DB, floor_db=top - ENVELOPE_RANGE_DB)
+    ends = [*starts[1:], len(envelope)]
+    cell = 1.0 / ENVELOPE_RATE_HZ
+    return [(0.0 if a == 0 else (a + 0.5) * cell, max(envelope[a:b]) - top)
+            for a, b in zip(starts, ends, strict=True)]
 
 
 @dataclass(frozen=True)
@@ -158,18 +189,20 @@ def plan(analysis: Analysis, options: FoleyOptions, tables: Tables, vocabulary: 
                                 gain_db=gain_db, pan=pan, length=int(round(length_s * sr)), envelope_db=env_db,
                                 event_index=i))
             continue
-        hits = [onset]
+        hits = [(onset, 0.0)]
         sustained = ev.kind == "sustained" or ev.duration >= SUSTAINED_S
-        if sustained and recipe.repeat_s > 0:
+        heard = strokes(ev.envelope) if sustained else []
+        if len(heard) >= 2:
+            hits = [(onset + t, max(-ENVELOPE_RANGE_DB, level)) for t, level in heard]
+        elif sustained and recipe.repeat_s > 0:
             t = onset
             while True:
                 t += recipe.repeat_s * max(0.2, 1.0 + recipe.repeat_jitter * float(rng.uniform(-1, 1)))
                 if t >= onset + ev.duration - 0.05:
                     break
-                hits.append(t)
-        for t in hits:
-            hit_gain = gain_db + _envelope_gain_db(ev, t - onset) + recipe.level_jitter_db * float(
-                rng.standard_normal())
+                hits.append((t, _envelope_gain_db(ev, t - onset)))
+        for t, level_db in hits:
+            hit_gain = gain_db + level_db + recipe.level_jitter_db * float(rng.standard_normal())
             voices.extend(_takes(recipe, params, base_shape, options.seed, t, sr, hit_gain, pan, i, rng,
                                  last_take, tables, layers.get(recipe.name, ()), ev.material))
     voices = [dataclasses.replace(v, bed=bool(analysis.events[v.event_index].background))
