@@ -286,3 +286,24 @@ def test_progress_rises_to_one() -> None:
 def test_bad_options_are_rejected_with_a_clear_error(kw: dict[str, object], words: str) -> None:
     with pytest.raises(InvalidOptionsError, match=words):
         FoleyOptions(**kw)  # type: ignore[arg-type]
+
+
+def _rms_db(x: np.ndarray) -> float:
+    return 10.0 * math.log10(float(np.mean(x * x)))
+
+
+def test_a_bed_under_sparse_knocks_follows_the_target_not_the_limiters_make_up(tmp_path: Path) -> None:
+    """A bed under two short knocks: at -40 LUFS nothing is limited; at -23 LUFS the limiter takes the knocks'
+    clicks down and the knocks get make-up gain for it, but the bed only rises by the 17 dB the target rose (with
+    the make-up it would ride up some 13 dB more under the knocks)."""
+    bed = event(0.0, "rain", dur=8.0, loudness=-40.0, kind="sustained", background=True)
+    knocks = [event(2.0, "knock", loudness=-20.0, peak_loudness=-20.0),
+              event(5.0, "knock", loudness=-20.0, peak_loudness=-20.0)]
+    a = analysis([bed, *knocks], 8.0)
+    quiet = foley_report(a, tmp_path / "quiet.wav", opts(loudness_lufs=-40.0))
+    loud = foley_report(a, tmp_path / "loud.wav", opts(loudness_lufs=-23.0))
+    assert quiet.limiter_db > -0.5 and loud.limiter_db < -6.0
+    assert loud.shortfall is None and loud.gain_db - quiet.gain_db > 17.0 + 6.0  # the knocks' make-up
+    gap = slice(int(3.5 * SR), int(4.5 * SR))  # the bed alone: each knock and its reverb have died away
+    rise = _rms_db(read_audio(tmp_path / "loud.wav")[0][gap]) - _rms_db(read_audio(tmp_path / "quiet.wav")[0][gap])
+    assert rise == pytest.approx(17.0, abs=0.3)

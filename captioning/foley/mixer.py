@@ -312,17 +312,40 @@ class _RowFilter:
         return out
 
 
+class _Chain:
+    """The profile's master EQ, reverb and band limit for one bus (each bus keeps its own filter states)."""
+
+    def __init__(self, profile: Profile, sr: int, channels: int) -> None:
+        eq_rows = [_shelf(k, f, g, sr) for k, f, g in (("low", 120.0, profile.low_shelf_db),
+                                                       ("high", 6000.0, profile.high_shelf_db)) if g]
+        self.eq = _RowFilter(np.vstack(eq_rows), channels) if eq_rows else None
+        self.reverb = Reverb(profile.reverb_s, sr, channels, stable_seed("reverb", profile.name)) \
+            if profile.reverb_mix > 0 else None
+        self.reverb_mix = profile.reverb_mix
+        self.band_limit = _RowFilter(scipy.signal.butter(6, 0.4 * sr, fs=sr, output="sos"), channels)
+
+    def room(self, x: np.ndarray) -> np.ndarray:
+        """EQ and reverb of one block of BLOCK samples."""
+        if self.eq is not None:
+            x = self.eq(x)
+        if self.reverb is not None:
+            x = x + self.reverb_mix * self.reverb.process(x)
+        return x
+
+
 def mix_blocks(voices: Sequence[Voice], n_total: int, *, sample_rate: int, channels: int, profile: Profile,
-               cache: OneShotCache, music: MusicBed | None = None) -> Iterator[np.ndarray]:
-    """The mix before loudness normalisation, in blocks of BLOCK samples (the last one shorter), float64
-    shape (n, channels), ``n_total`` samples in all."""
+               cache: OneShotCache, music: MusicBed | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The mix before loudness normalisation, in blocks of BLOCK samples (the last one shorter), ``n_total``
+    samples in all, as two buses: ``(effects, beds)``, each float64 shape (n, channels), the mix being their sum.
+
+    The effects bus holds the events' sounds (through the profile's compressor); the beds bus the background beds
+    (room tone, rain) and the music, so loudness normalisation can make up what the limiter takes from the effects
+    without raising the beds (:mod:`captioning.foley.render`). Both pass through the profile's EQ and reverb. A
+    track without beds or music has an all-zero beds bus.
+    """
     sr = sample_rate
-    eq_rows = [_shelf(k, f, g, sr) for k, f, g in (("low", 120.0, profile.low_shelf_db),
-                                                   ("high", 6000.0, profile.high_shelf_db)) if g]
-    eq = _RowFilter(np.vstack(eq_rows), channels) if eq_rows else None
-    reverb = Reverb(profile.reverb_s, sr, channels, stable_seed("reverb", profile.name)) \
-        if profile.reverb_mix > 0 else None
-    band_limit = _RowFilter(scipy.signal.butter(6, 0.4 * sr, fs=sr, output="sos"), channels)
+    fx_chain = _Chain(profile, sr, channels)
+    beds_chain = _Chain(profile, sr, channels) if music is not None or any(v.bed for v in voices) else None
     compressor = Compressor(sr, channels, threshold_db=profile.comp_threshold_db, ratio=profile.comp_ratio,
                             knee_db=profile.comp_knee_db, attack_ms=profile.comp_attack_ms,
                             release_ms=profile.comp_release_ms) if profile.comp_ratio > 1.0 else None
@@ -343,12 +366,12 @@ def mix_blocks(voices: Sequence[Voice], n_total: int, *, sample_rate: int, chann
             playing.append(p)
             nxt += 1
         playing = [p for p in playing if not p.done]
-        out = (compressor.process(fx) if compressor is not None else fx) + beds
-        if eq is not None:
-            out = eq(out)
-        if reverb is not None:
-            out = out + profile.reverb_mix * reverb.process(out)
+        n = min(BLOCK, n_total - b0)
+        fx = fx_chain.room(compressor.process(fx) if compressor is not None else fx)
+        if beds_chain is None:
+            yield fx_chain.band_limit(fx)[:n], np.zeros((n, channels))
+            continue
+        beds = beds_chain.room(beds)
         if music is not None:
-            out = out + music.render(out)
-        out = band_limit(out)
-        yield out[:min(BLOCK, n_total - b0)]
+            beds = beds + music.render(fx + beds)
+        yield fx_chain.band_limit(fx)[:n], beds_chain.band_limit(beds)[:n]

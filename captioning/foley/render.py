@@ -3,11 +3,14 @@
 Two passes over the track, block by block, so memory stays flat however long the media:
 
 1. measure: mix every block (one-shots rendered once and cached) and measure the integrated loudness
-   (ITU-R BS.1770-4); the mix is also spooled to a temporary file on disk (float32) when the media is at most
-   :data:`SPOOL_MAX_S` long;
+   (ITU-R BS.1770-4); the mix is also spooled to a temporary file on disk (float32) when that file stays under
+   :data:`SPOOL_MAX_BYTES`;
 2. final: read the spooled mix back (or, for longer media, mix again: the mix is deterministic, so the samples
    are the same), apply the gain that meets the loudness target and the true-peak limiter, measure again, and
-   encode. When the limiter had to work hard enough to pull the loudness more than
+   encode. The mix comes as two buses (:func:`captioning.foley.mixer.mix_blocks`): the effects bus gets the gain
+   that meets the target, make-up for what the limiter takes included; the beds bus (background beds and music)
+   gets the gain that would meet it without limiting, so beds stay where the mix put them under the effects
+   rather than rising by the limiter's make-up. When the limiter had to work hard enough to pull the loudness more than
    :data:`LOUDNESS_TOLERANCE_LU` under the target, the gain is corrected and the final pass repeated (at most
    :data:`MAX_FINAL_PASSES` times).
 
@@ -60,9 +63,9 @@ MAX_MAKEUP_DB = 16.0
 #: beds), never louder than the target, so a bed keeps its natural level.
 
 log = logging.getLogger("captioning")
-#: Media up to this long (s) has its mix spooled to a temporary file between passes (at most 440 MB at
-#: 48 kHz stereo float32); longer media is mixed again in each pass.
-SPOOL_MAX_S = 1200.0
+#: The mix is spooled to a temporary file between passes when the file stays under this size (bytes: 20 minutes of
+#: 48 kHz stereo float32, 10 with a beds bus); longer media is mixed again in each pass.
+SPOOL_MAX_BYTES = 440_000_000
 
 Progress = Callable[[float], None]
 
@@ -79,7 +82,9 @@ class FoleyReport:
         recipes: recipe -> number of voices.
         mood: background-music mood, None without music.
         unlimited_lufs: integrated loudness of the mix before gain (-inf if silent).
-        gain_db: gain applied before the limiter.
+        gain_db: gain applied to the effects before the limiter.
+        beds_gain_db: gain applied to the beds and music (the gain without make-up; equal to ``gain_db`` when
+            there are no effects).
         loudness_lufs: integrated loudness of the result (-inf if silent).
         limiter_db: deepest gain reduction of the true-peak limiter (<= 0).
         true_peak_dbtp: true peak of the result in dBTP (4x oversampled; -inf if silent).
@@ -100,6 +105,7 @@ class FoleyReport:
     mood: str | None = None
     unlimited_lufs: float = -math.inf
     gain_db: float = 0.0
+    beds_gain_db: float = 0.0
     loudness_lufs: float = -math.inf
     limiter_db: float = 0.0
     true_peak_dbtp: float = -math.inf
@@ -115,6 +121,7 @@ class FoleyReport:
                 "voices": self.voices, "events_rendered": self.events_rendered,
                 "events_silent": self.events_silent, "recipes": dict(sorted(self.recipes.items())),
                 "mood": self.mood, "unlimited_lufs": num(self.unlimited_lufs), "gain_db": num(self.gain_db),
+                "beds_gain_db": num(self.beds_gain_db),
                 "loudness_lufs": num(self.loudness_lufs), "limiter_db": num(self.limiter_db),
                 "true_peak_dbtp": num(self.true_peak_dbtp), "target_lufs": self.target_lufs,
                 "target_met": self.shortfall is None, "shortfall": self.shortfall,
@@ -160,42 +167,47 @@ class _Render:
         self.bed_only = bool(self.voices) and not options.music and all(
             analysis.events[v.event_index].background for v in self.voices if v.event_index >= 0)
         self._true_peak = 0.0
+        self._effects_heard = False
+        self._has_beds = options.music or any(v.bed for v in self.voices)  # else the beds bus is all zeros
+        self._spool_width = self.channels * (2 if self._has_beds else 1)  # float32 values per spooled sample
 
     # ---------------------------------------------------------------------------------------------- passes
-    def _source(self) -> Iterator[np.ndarray]:
-        """The unscaled mix: read back from the spool when there is one, else mixed again."""
+    def _source(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """The unscaled mix as (effects, beds) blocks: read back from the spool when there is one, else mixed
+        again."""
         if self._spool is None:
             yield from self._mix()
             return
         self._spool.seek(0)
         left = self.n_total
+        width = self._spool_width
         while left > 0:
             n = min(BLOCK, left)
-            block = np.fromfile(self._spool, dtype=np.float32, count=n * self.channels)
-            if block.shape[0] != n * self.channels:
+            block = np.fromfile(self._spool, dtype=np.float32, count=n * width)
+            if block.shape[0] != n * width:
                 raise OSError("the Foley spool file came back short")
             left -= n
             self._tick(n)
-            yield block.reshape(n, self.channels).astype(np.float64)
+            both = block.reshape(n, width).astype(np.float64)
+            yield both[:, :self.channels], (both[:, self.channels:] if self._has_beds
+                                            else np.zeros((n, self.channels)))
 
     def close(self) -> None:
         if self._spool is not None:
             self._spool.close()
             self._spool = None
 
-    def _mix(self) -> Iterator[np.ndarray]:
+    def _mix(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         music = None
         if self.options.music:
             from captioning.foley.music import MusicBed
 
             music = MusicBed(self.tables.moods[self.mood or "neutral"], self.sr, self.channels,
                              seed=self.options.seed, intensity=self.options.music_intensity)
-        done = 0
-        for block in mix_blocks(self.voices, self.n_total, sample_rate=self.sr, channels=self.channels,
-                                profile=self.profile, cache=self.cache, music=music):
-            done += block.shape[0]
-            self._tick(block.shape[0])
-            yield block
+        for fx, beds in mix_blocks(self.voices, self.n_total, sample_rate=self.sr, channels=self.channels,
+                                   profile=self.profile, cache=self.cache, music=music):
+            self._tick(fx.shape[0])
+            yield fx, beds
 
     def _tick(self, samples: int) -> None:
         if self._progress is None or self.n_total == 0:
@@ -205,31 +217,41 @@ class _Render:
         self._reported = max(self._reported, fraction)  # an extra pass stalls the bar, never moves it back
         self._progress(self._reported)
 
-    def measure(self) -> LoudnessMeter:
-        """Pass 1: the meter (loudness, per-hop energies and sample peaks) of the unscaled mix."""
+    def measure(self) -> tuple[LoudnessMeter, LoudnessMeter]:
+        """Pass 1: the meters (loudness, per-hop energies and sample peaks) of the unscaled mix and of its beds
+        bus."""
         meter = LoudnessMeter(self.sr, self.channels, track_peaks=True)
+        beds_meter = LoudnessMeter(self.sr, self.channels)
         spool = None
-        if 0 < self.n_total <= SPOOL_MAX_S * self.sr:
+        if 0 < self.n_total * self._spool_width * 4 <= SPOOL_MAX_BYTES:
             spool = tempfile.TemporaryFile(prefix="soundcue-foley-")  # noqa: SIM115 (closed by close())
         try:
-            for block in self._mix():
-                meter.push(block)
+            for fx, beds in self._mix():
+                meter.push(fx + beds)
+                beds_meter.push(beds)
+                self._effects_heard = self._effects_heard or bool(np.any(fx))
                 if spool is not None:
-                    block.astype(np.float32).tofile(spool)
+                    (np.hstack([fx, beds]) if self._has_beds else fx).astype(np.float32).tofile(spool)
         except BaseException:
             if spool is not None:
                 spool.close()
             raise
         self._spool = spool
         self.report.passes += 1
-        return meter
+        return meter, beds_meter
 
-    def final(self, gain_db: float, meter: LoudnessMeter, limiter: TruePeakLimiter) -> Iterator[np.ndarray]:
-        """A final pass: gain, limiter, loudness measured into ``meter``; yields float64 blocks."""
+    def beds_gain(self, gain_db: float, base_db: float) -> float:
+        """The beds bus's gain: the gain without make-up (``base_db``), or ``gain_db`` when there are no effects."""
+        return base_db if self._effects_heard else gain_db
+
+    def final(self, gain_db: float, beds_gain_db: float, meter: LoudnessMeter,
+              limiter: TruePeakLimiter) -> Iterator[np.ndarray]:
+        """A final pass: gains, limiter, loudness measured into ``meter``; yields float64 blocks."""
         g = 10.0 ** (gain_db / 20.0)
+        gb = 10.0 ** (beds_gain_db / 20.0)
         self._true_peak = 0.0
-        for block in self._source():
-            out = limiter.process(block * g)
+        for fx, beds in self._source():
+            out = limiter.process(fx * g + beds * gb)
             if out.shape[0]:
                 meter.push(out)
                 self._peak(out)
@@ -253,22 +275,23 @@ class _Render:
         (None: only measure). The last pass given to ``sink`` is the accepted one. ``passes_after``: final
         passes the caller runs itself afterwards (for progress)."""
         target = self.options.loudness_lufs
-        meter = self.measure()
+        meter, beds_meter = self.measure()
         lufs = meter.integrated()
         self.report.unlimited_lufs = lufs
-        model = _LimiterModel(meter, self.options.true_peak_dbtp)
         base = target - lufs if math.isfinite(lufs) else 0.0
         cap = base + MAX_MAKEUP_DB
         if self.bed_only and math.isfinite(lufs):  # beds alone keep their natural level
             level = max(e.loudness for e in self.analysis.events if e.background)
             if math.isfinite(level):
                 base = cap = min(base, level - lufs)
+        model = _LimiterModel(meter, beds_meter, self.options.true_peak_dbtp,
+                              lambda g: self.beds_gain(g, base))
         gain = model.solve(target, base, cap) if math.isfinite(lufs) else 0.0
         for attempt in range(MAX_FINAL_PASSES):
             self._planned_units = self.report.passes + 1 + passes_after
             out_meter = LoudnessMeter(self.sr, self.channels)
             limiter = TruePeakLimiter(self.sr, self.channels, self.options.true_peak_dbtp)
-            blocks = self.final(gain, out_meter, limiter)
+            blocks = self.final(gain, self.beds_gain(gain, base), out_meter, limiter)
             if sink is not None:
                 sink(blocks)
             else:
@@ -276,6 +299,7 @@ class _Render:
                     pass
             measured = out_meter.integrated()
             self.report.gain_db = gain
+            self.report.beds_gain_db = self.beds_gain(gain, base)
             self.report.loudness_lufs = measured
             self.report.limiter_db = limiter.min_gain_db
             self.report.shortfall = None
@@ -313,24 +337,29 @@ class _LimiterModel:
 
     A hop whose sample peak would pass the ceiling after the gain loses ``alpha`` of the excess in level (in dB,
     its energy scales by ``(ceiling / peak) ** (2 * alpha)``): alpha 1 when the limiter pulls the whole hop
-    down, nearer 0 when it only touches the peak. Fitted on each final pass's measurement, so the next gain is
-    a model-guided secant step rather than a blind one.
+    down, nearer 0 when it only touches the peak. The beds bus is scaled by its own gain (``beds_gain``, a
+    function of the effects' gain) and left out of the limiting (beds have no peaks near the ceiling). Fitted on
+    each final pass's measurement, so the next gain is a model-guided secant step rather than a blind one.
     """
 
-    def __init__(self, meter: LoudnessMeter, ceiling_dbtp: float) -> None:
-        self.hops = meter.hop_energy()
+    def __init__(self, meter: LoudnessMeter, beds_meter: LoudnessMeter, ceiling_dbtp: float,
+                 beds_gain: Callable[[float], float]) -> None:
+        self.beds = beds_meter.hop_energy()
+        self.effects = np.maximum(meter.hop_energy() - self.beds, 0.0)  # the buses are uncorrelated
         self.peaks = meter.hop_peaks()
         self.samples = meter.samples
         self.sr = meter.sample_rate
         self.ceiling = 10.0 ** ((ceiling_dbtp - 0.7) / 20.0)  # where TruePeakLimiter aims
+        self.beds_gain = beds_gain
         self.alpha = 0.5
         self.offset = 0.0  # model error at the last measured point (LU)
 
     def predict(self, gain_db: float, alpha: float | None = None) -> float:
         a = self.alpha if alpha is None else alpha
         g = 10.0 ** (gain_db / 20.0)
+        gb = 10.0 ** (self.beds_gain(gain_db) / 20.0)
         r = np.minimum(1.0, self.ceiling / np.maximum(self.peaks * g, 1e-12)) ** a
-        energy = self.hops * (g * g) * (r * r)[:, None]
+        energy = self.effects * (g * g) * (r * r)[:, None] + self.beds * (gb * gb)
         return gated_loudness(block_loudness(energy, self.samples, self.sr))
 
     def solve(self, target: float, lo: float, hi: float) -> float:
@@ -442,7 +471,7 @@ def foley_blocks(analysis: Analysis, options: FoleyOptions | None = None, *, pro
         r.run(None, passes_after=1)
         meter = LoudnessMeter(r.sr, r.channels)
         limiter = TruePeakLimiter(r.sr, r.channels, opts.true_peak_dbtp)
-        for block in r.final(r.report.gain_db, meter, limiter):
+        for block in r.final(r.report.gain_db, r.report.beds_gain_db, meter, limiter):
             yield block.astype(np.float32)
     finally:
         r.close()
