@@ -312,6 +312,11 @@ class StageLog(BaseModel):
     stage: str
     started_at: datetime
     duration_s: float
+    details: dict[str, Any] | None = Field(
+        default=None,
+        description="What the stage did, where there is more to say than its time: for `foley`, the render's "
+        "report (loudness_lufs reached and target_lufs, target_met and the shortfall's reason, true_peak_dbtp, "
+        "gain_db and beds_gain_db, limiter_db, voices, events_rendered, recipes, mood, passes, cache hits).")
 
 
 class JobPublic(BaseModel):

@@ -43,6 +43,7 @@ def job_public(row: JobRow, base: str = "") -> JobPublic:
                 stage=e["stage"],
                 started_at=datetime.fromtimestamp(e["started_at"], tz=UTC),
                 duration_s=e["duration_s"],
+                details=e.get("details"),
             )
             for e in row.log
         ]

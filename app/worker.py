@@ -99,6 +99,15 @@ class _Progress:
     last_write: float = 0.0
     done: float = 0.0
     log: list[dict[str, Any]] = field(default_factory=list)
+    details: dict[str, dict[str, Any]] = field(default_factory=dict)  # stage -> what it did, not yet logged
+
+    def attach(self, stage: str, details: dict[str, Any]) -> None:
+        """Record what ``stage`` did (its detailed-log ``details``), whether or not it has closed yet."""
+        for entry in self.log:
+            if entry["stage"] == stage:
+                entry["details"] = details
+                return
+        self.details[stage] = details
 
     def enter(self, stage: str, base: float, share: float) -> None:
         self.base, self.share = base, share
@@ -131,13 +140,14 @@ class _Progress:
 
     def close_stage(self) -> None:
         if self.stage is not None:
-            self.log.append(
-                {
-                    "stage": self.stage,
-                    "started_at": self.stage_wall,
-                    "duration_s": round(time.monotonic() - self.stage_started, 4),
-                }
-            )
+            entry: dict[str, Any] = {
+                "stage": self.stage,
+                "started_at": self.stage_wall,
+                "duration_s": round(time.monotonic() - self.stage_started, 4),
+            }
+            if self.stage in self.details:
+                entry["details"] = self.details.pop(self.stage)
+            self.log.append(entry)
             self.stage = None
 
 
@@ -259,7 +269,8 @@ def run_job(store: JobRepository, settings: Settings, job: JobRow, lease: str, a
         results_dir = directory / "results"
         # the remux reads the input file (stored as "input"); its name is the user's (display)
         written = write_outputs(analysis, results_dir, output_options, hls_video=hls_video, source=input_path,
-                                hook=progress.stages(FOLEY_STAGE_SHARES) if foley else None)
+                                hook=progress.stages(FOLEY_STAGE_SHARES) if foley else None,
+                                on_foley_report=lambda report: progress.attach("foley", report.to_dict()))
         results = [_file_entry(name, path) for name, path in sorted(written.items())]
         for entry in results:
             if Path(entry["name"]).suffix in TIMED_SUFFIXES:

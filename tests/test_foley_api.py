@@ -127,6 +127,11 @@ def test_generate_and_status_give_the_foley_track(server: Server, http: httpx.Cl
     assert (result["format"], result["sample_rate"], result["channels"]) == ("wav", 48000, 2)
     assert result["duration_seconds"] == pytest.approx(6.0, abs=0.05)
     assert {s["stage"] for s in task["detailed_log"]} >= {"fetch", "foley"}
+    # the log says what the render reached, in the units the client asked for
+    foley = next(s for s in task["detailed_log"] if s["stage"] == "foley")["details"]
+    assert foley["target_lufs"] == -16.0 and foley["sample_rate"] == 48000 and foley["voices"] >= 1
+    assert foley["target_met"] is (foley["shortfall"] is None)
+    assert foley["true_peak_dbtp"] <= -1.0
     # audio_url is a capability link: a client downloads it as given, without the key
     audio = httpx.get(result["audio_url"])
     assert audio.status_code == 200 and audio.headers["content-type"] == "audio/wav"
@@ -217,6 +222,9 @@ def test_job_makes_the_audio_and_the_remuxed_video(http: httpx.Client, knocks_mp
     assert results["video.mp4"]["media_type"] == "video/mp4"
     assert results["foley.m4a"]["duration_s"] == pytest.approx(6.0, abs=0.05)
     stages = [s["stage"] for s in job["log"]]
+    foley = next(s for s in job["log"] if s["stage"] == "foley")["details"]
+    assert foley["target_met"] is True and abs(foley["loudness_lufs"] + 16.0) <= 0.5
+    assert all(s.get("details") is None for s in job["log"] if s["stage"] != "foley")
     video = http.get(f"/v1/jobs/{job['id']}/video.mp4")
     assert video.headers["content-type"] == "video/mp4"
     assert media_streams(video.content) == [("video", "h264"), ("audio", "aac"), ("audio", "aac"),

@@ -7,7 +7,7 @@ and the block size is fixed), so the measuring pass and the final pass produce t
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
@@ -312,17 +312,24 @@ class _RowFilter:
         return out
 
 
-class _Chain:
-    """The profile's master EQ, reverb and band limit for one bus (each bus keeps its own filter states)."""
+def band_limiter(sample_rate: int, channels: int) -> Callable[[np.ndarray], np.ndarray]:
+    """A stateful 6th-order Butterworth low-pass at 0.4 x the sample rate (19.2 kHz at 48 kHz) for blocks of shape
+    (n, channels): the master's last filter before the true-peak limiter, so nothing near Nyquist makes the 4x
+    interpolator read peaks the limiter cannot hold."""
+    return _RowFilter(scipy.signal.butter(6, 0.4 * sample_rate, fs=sample_rate, output="sos"), channels)
 
-    def __init__(self, profile: Profile, sr: int, channels: int) -> None:
+
+class _Chain:
+    """The profile's master EQ and reverb (``reverb`` False: none) for one bus (each bus keeps its own filter
+    states)."""
+
+    def __init__(self, profile: Profile, sr: int, channels: int, *, reverb: bool = True) -> None:
         eq_rows = [_shelf(k, f, g, sr) for k, f, g in (("low", 120.0, profile.low_shelf_db),
                                                        ("high", 6000.0, profile.high_shelf_db)) if g]
         self.eq = _RowFilter(np.vstack(eq_rows), channels) if eq_rows else None
         self.reverb = Reverb(profile.reverb_s, sr, channels, stable_seed("reverb", profile.name)) \
-            if profile.reverb_mix > 0 else None
+            if reverb and profile.reverb_mix > 0 else None
         self.reverb_mix = profile.reverb_mix
-        self.band_limit = _RowFilter(scipy.signal.butter(6, 0.4 * sr, fs=sr, output="sos"), channels)
 
     def room(self, x: np.ndarray) -> np.ndarray:
         """EQ and reverb of one block of BLOCK samples."""
@@ -336,16 +343,19 @@ class _Chain:
 def mix_blocks(voices: Sequence[Voice], n_total: int, *, sample_rate: int, channels: int, profile: Profile,
                cache: OneShotCache, music: MusicBed | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """The mix before loudness normalisation, in blocks of BLOCK samples (the last one shorter), ``n_total``
-    samples in all, as two buses: ``(effects, beds)``, each float64 shape (n, channels), the mix being their sum.
+    samples in all, as two buses: ``(effects, beds)``, each float64 shape (n, channels), the mix being their sum
+    (not yet band-limited: see :func:`band_limiter`).
 
     The effects bus holds the events' sounds (through the profile's compressor); the beds bus the background beds
     (room tone, rain) and the music, so loudness normalisation can make up what the limiter takes from the effects
-    without raising the beds (:mod:`captioning.foley.render`). Both pass through the profile's EQ and reverb. A
-    track without beds or music has an all-zero beds bus.
+    without raising the beds (:mod:`captioning.foley.render`). Both pass through the profile's EQ; the effects
+    through its reverb too (a bed is diffuse sound already: the room is in it). A track without beds or music has
+    an all-zero beds bus.
     """
     sr = sample_rate
     fx_chain = _Chain(profile, sr, channels)
-    beds_chain = _Chain(profile, sr, channels) if music is not None or any(v.bed for v in voices) else None
+    has_beds = music is not None or any(v.bed for v in voices)
+    beds_chain = _Chain(profile, sr, channels, reverb=False) if has_beds else None
     compressor = Compressor(sr, channels, threshold_db=profile.comp_threshold_db, ratio=profile.comp_ratio,
                             knee_db=profile.comp_knee_db, attack_ms=profile.comp_attack_ms,
                             release_ms=profile.comp_release_ms) if profile.comp_ratio > 1.0 else None
@@ -369,9 +379,9 @@ def mix_blocks(voices: Sequence[Voice], n_total: int, *, sample_rate: int, chann
         n = min(BLOCK, n_total - b0)
         fx = fx_chain.room(compressor.process(fx) if compressor is not None else fx)
         if beds_chain is None:
-            yield fx_chain.band_limit(fx)[:n], np.zeros((n, channels))
+            yield fx[:n], np.zeros((n, channels))
             continue
         beds = beds_chain.room(beds)
         if music is not None:
             beds = beds + music.render(fx + beds)
-        yield fx_chain.band_limit(fx)[:n], beds_chain.band_limit(beds)[:n]
+        yield fx[:n], beds[:n]

@@ -41,7 +41,7 @@ from captioning.foley.loudness import (
     interpolator_gain,
     true_peak_dbtp,
 )
-from captioning.foley.mixer import BLOCK, mix_blocks
+from captioning.foley.mixer import BLOCK, band_limiter, mix_blocks
 from captioning.foley.options import FoleyOptions
 from captioning.foley.score import Voice, plan
 from captioning.foley.tables import Tables, load_tables
@@ -227,11 +227,15 @@ class _Render:
             spool = tempfile.TemporaryFile(prefix="soundcue-foley-")  # noqa: SIM115 (closed by close())
         try:
             for fx, beds in self._mix():
-                meter.push(fx + beds)
-                beds_meter.push(beds)
                 self._effects_heard = self._effects_heard or bool(np.any(fx))
+                if self._has_beds:
+                    meter.push(fx + beds)
+                    beds_meter.push(beds)
+                    fx = np.hstack([fx, beds])
+                else:
+                    meter.push(fx)
                 if spool is not None:
-                    (np.hstack([fx, beds]) if self._has_beds else fx).astype(np.float32).tofile(spool)
+                    fx.astype(np.float32).tofile(spool)
         except BaseException:
             if spool is not None:
                 spool.close()
@@ -250,8 +254,9 @@ class _Render:
         g = 10.0 ** (gain_db / 20.0)
         gb = 10.0 ** (beds_gain_db / 20.0)
         self._true_peak = 0.0
+        band_limit = band_limiter(self.sr, self.channels)
         for fx, beds in self._source():
-            out = limiter.process(fx * g + beds * gb)
+            out = limiter.process(band_limit(fx * g + beds * gb if self._has_beds else fx * g))
             if out.shape[0]:
                 meter.push(out)
                 self._peak(out)
@@ -344,8 +349,10 @@ class _LimiterModel:
 
     def __init__(self, meter: LoudnessMeter, beds_meter: LoudnessMeter, ceiling_dbtp: float,
                  beds_gain: Callable[[float], float]) -> None:
-        self.beds = beds_meter.hop_energy()
-        self.effects = np.maximum(meter.hop_energy() - self.beds, 0.0)  # the buses are uncorrelated
+        total = meter.hop_energy()
+        beds = beds_meter.hop_energy()
+        self.beds = beds if beds.shape == total.shape else np.zeros_like(total)  # no beds bus: nothing pushed
+        self.effects = np.maximum(total - self.beds, 0.0)  # the buses are uncorrelated
         self.peaks = meter.hop_peaks()
         self.samples = meter.samples
         self.sr = meter.sample_rate
