@@ -149,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"limiter {report.limiter_db:.1f} dB, crest {lo:.1f} / {med:.1f} dB, mood {report.mood or '-'}")
             if recording is not None and name == "realistic":
                 m, worst, hit, total = sync_ms(recording, rendered, 48000)
-                line += f"; sync with the recording: median {m:.0f} ms, max {worst:.0f} ms, {hit}/{total} onsets"
+                line += (f"; sync with the recording: median {m:.0f} ms, max {worst:.0f} ms, {hit}/{total} onsets"
+                         if hit else f"; none of the recording's {total} onsets has a rendered hit within 100 ms")
             print(line)
     print(f"listening folder: {args.out}")
     return 0
