@@ -80,3 +80,13 @@ def test_each_heard_stroke_keeps_its_own_level(quieter_db: float) -> None:
               if v.recipe.name == "impact_wood"]
     first, second = voices[0].gain_db, voices[-1].gain_db
     assert first - second == pytest.approx(quieter_db, abs=6.0)  # the recipe's per-hit level jitter is 1.5 dB
+
+
+def test_a_short_sound_with_two_heard_knocks_plays_both() -> None:
+    event = _knocks(hits_envelope(0.8, {0.0: -20.0, 0.4: -22.0}))
+    assert _onsets(event) == [SR, round((1.4 + CELL / 2) * SR)]
+
+
+def test_a_single_hit_plays_once() -> None:
+    event = _knocks(hits_envelope(0.6, {0.0: -20.0}))
+    assert _onsets(event) == [SR]

@@ -6,12 +6,12 @@ Rules (issue 11):
   vocabulary does not know render nothing;
 * onset sample = ``round(start * sample_rate)``; with ``sync="second"`` the onset snaps to the nearest whole
   second first (the event keeps its length);
-* one-shot recipes play once at the onset; through a sustained event (``kind == "sustained"`` or longer than
-  :data:`SUSTAINED_S`) they play on the strokes heard in the event's envelope (:func:`strokes`: every quick rise
-  of :data:`STROKE_RISE_DB`, at that stroke's level), or, when the
-  envelope shows no separate strokes (a continuous sound, or an event seen but not heard), every ``repeat_s``
-  (jittered) until the offset, each hit following the envelope; stream recipes last from onset to offset (at
-  least ``min_s``) with fades;
+* one-shot recipes play on the strokes heard in the event's envelope (:func:`strokes`: the onset, then every
+  quick rise of :data:`STROKE_RISE_DB`, each at its stroke's level); when the envelope shows no separate strokes
+  (one hit, a continuous sound, or an event seen but not heard) they play once at the onset, or through a
+  sustained event (``kind == "sustained"`` or longer than :data:`SUSTAINED_S`) every ``repeat_s`` (jittered)
+  until the offset, each hit following the envelope; stream recipes last from onset to offset (at least
+  ``min_s``) with fades;
 * level: the event's loudness (dBFS; ``peak_loudness`` for one-shots when known) relative to the loudest
   rendered event, times the profile's ``dynamics``, floored at :data:`FLOOR_DB`, plus the recipe trim and a
   per-hit jitter;
@@ -191,7 +191,7 @@ def plan(analysis: Analysis, options: FoleyOptions, tables: Tables, vocabulary: 
             continue
         hits = [(onset, 0.0)]
         sustained = ev.kind == "sustained" or ev.duration >= SUSTAINED_S
-        heard = strokes(ev.envelope) if sustained else []
+        heard = strokes(ev.envelope)
         if len(heard) >= 2:
             hits = [(onset + t, max(-ENVELOPE_RANGE_DB, level)) for t, level in heard]
         elif sustained and recipe.repeat_s > 0:
