@@ -437,10 +437,12 @@ def write_foley(analysis: Analysis, path: Path, options: FoleyOptions | None = N
     """Render ``analysis`` into an audio file at ``path``, exactly ``analysis.media.duration`` seconds long.
 
     Every event whose vocabulary recipe is not ``none`` sounds at its onset (``round(start * sample_rate)``,
-    or the nearest whole second with ``sync="second"``), panned by its ``pan`` (constant power) and scaled by
-    its loudness; the track is normalised to ``options.loudness_lufs`` (ITU-R BS.1770-4 integrated, within
-    0.2 LU unless the true-peak ceiling forbids it, with a warning) under a true-peak ceiling of
-    ``options.true_peak_dbtp`` (4x oversampled). An event list without sound gives a silent track.
+    or the nearest whole second with ``sync="second"``; a one-shot also on each further stroke heard in the
+    event's envelope), panned by its ``pan`` (constant power) and scaled by its loudness; the track is normalised
+    to ``options.loudness_lufs`` (ITU-R BS.1770-4 integrated, within :data:`LOUDNESS_TOLERANCE_LU` unless
+    meeting it would take more than :data:`MAX_MAKEUP_DB` of limiting: then a warning, and the report says why)
+    under a true-peak ceiling of ``options.true_peak_dbtp`` (4x oversampled). An event list without sound gives
+    a silent track.
 
     Parameters:
         analysis: the event list and media info (the track spans media time 0 .. ``media.duration``).
