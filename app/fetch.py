@@ -28,10 +28,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urljoin
 
-import filetype
 import httpx
 
 from app.problems import ApiProblem
+from captioning.media import SNIFF_BYTES, sniff
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -53,7 +53,6 @@ NON_MEDIA_TYPES = (
     "application/x-tar",
     "application/gzip",
 )
-SNIFF_BYTES = 262  # enough for every signature `filetype` knows
 DNS_TIMEOUT_S = 5.0
 
 
@@ -193,25 +192,6 @@ async def _send(
 def looks_like_non_media(content_type: str | None) -> bool:
     ct = (content_type or "").split(";", 1)[0].strip().lower()
     return any(ct.startswith(t) for t in NON_MEDIA_TYPES)
-
-
-def sniff(head: bytes) -> str | None:
-    """Why the first bytes of a file are not audio/video, or None if they may be.
-
-    Unknown signatures pass (the decoder decides); known non-media formats (images, archives,
-    documents, HTML) are refused here, before any decoding.
-    """
-    if not head:
-        return "the file is empty"
-    kind = filetype.guess(head)
-    if kind is not None and not kind.mime.startswith(("audio/", "video/")) and kind.mime != "application/ogg":
-        return f"the file is {kind.mime}, not audio or video"
-    stripped = head.lstrip().lower()
-    if stripped.startswith((b"<!doctype", b"<html", b"<?xml", b"{", b"[")):
-        return "the file is text (HTML, XML or JSON), not audio or video"
-    if all(32 <= b < 127 or b in b"\t\r\n" for b in head):
-        return "the file is plain text, not audio or video"
-    return None
 
 
 @dataclass(frozen=True)

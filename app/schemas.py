@@ -316,7 +316,9 @@ class StageLog(BaseModel):
         default=None,
         description="What the stage did, where there is more to say than its time: for `foley`, the render's "
         "report (loudness_lufs reached and target_lufs, target_met and the shortfall's reason, true_peak_dbtp, "
-        "gain_db and beds_gain_db, limiter_db, voices, events_rendered, recipes, mood, passes, cache hits).")
+        "gain_db and beds_gain_db, limiter_db, voices, events_rendered, recipes, mood, passes, cache hits); for "
+        "`cache` (results reused from an identical earlier job), `served_from` (that job's id) and the details its "
+        "own stages reported, e.g. `foley`.")
 
 
 class JobPublic(BaseModel):

@@ -25,8 +25,8 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
-from app.fetch import SNIFF_BYTES, sniff
 from app.problems import ApiProblem
+from captioning.media import SNIFF_BYTES, sniff
 
 MAX_FIELD_BYTES = 64 * 1024
 FILE_FIELD = "file"

@@ -226,6 +226,9 @@ def run_job(store: JobRepository, settings: Settings, job: JobRow, lease: str, a
             cached = store.find_cached(job.owner, sha, job.options_hash, exclude=job.id)
             if cached is not None and _reuse(settings, cached, directory):
                 progress.enter("cache", 0.95, 0.05)
+                # what the stages that made the files reported (e.g. the Foley render's loudness) comes along
+                made = {e["stage"]: e["details"] for e in cached.log if e.get("details")}
+                progress.attach("cache", {"served_from": cached.id, **made})
                 progress.close_stage()
                 if store.succeed(job.id, lease, cached.results, progress.log):
                     log.info("job served from the cache of %s", cached.id, extra=extra)

@@ -287,7 +287,8 @@ def _build_families(values: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
 def _foley_level(report: Mapping[str, Any]) -> str:
     """``-16.0 LUFS, -1.2 dBTP`` (+ ``, target -16.0 LUFS missed`` when it is) from a FoleyReport dict."""
     lufs, peak = report["loudness_lufs"], report["true_peak_dbtp"]
-    text = "silent" if lufs is None else f"{lufs:.1f} LUFS, {peak:.1f} dBTP"
+    text = "silent" if lufs is None and peak is None else f"{lufs:.1f} LUFS, {peak:.1f} dBTP" if lufs is not None \
+        else f"{peak:.1f} dBTP"
     if not report["target_met"]:
         text += f", target {report['target_lufs']:.1f} LUFS missed"
     return text

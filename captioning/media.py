@@ -23,12 +23,35 @@ from pathlib import Path
 from typing import Any
 
 import av
+import filetype
 import numpy as np
 
 from captioning.analysis.types import ANALYSIS_SHORT_SIDE, VideoFrame
 from captioning.errors import InvalidOptionsError, MediaDecodeError, MediaNotFoundError, NoAudioStreamError
 from captioning.events import MediaInfo, StreamInfo
 from captioning.paths import input_problem
+
+#: Bytes :func:`sniff` reads: enough for every signature `filetype` knows.
+SNIFF_BYTES = 262
+
+
+def sniff(head: bytes) -> str | None:
+    """Why the first bytes of a file are not audio/video, or None if they may be.
+
+    Unknown signatures pass (the decoder decides); known non-media formats (images, archives,
+    documents, HTML) are refused here, before any decoding.
+    """
+    if not head:
+        return "the file is empty"
+    kind = filetype.guess(head)
+    if kind is not None and not kind.mime.startswith(("audio/", "video/")) and kind.mime != "application/ogg":
+        return f"the file is {kind.mime}, not audio or video"
+    stripped = head.lstrip().lower()
+    if stripped.startswith((b"<!doctype", b"<html", b"<?xml", b"{", b"[")):
+        return "the file is text (HTML, XML or JSON), not audio or video"
+    if all(32 <= b < 127 or b in b"\t\r\n" for b in head):
+        return "the file is plain text, not audio or video"
+    return None
 
 logger = logging.getLogger("captioning")
 
@@ -99,6 +122,10 @@ def probe(path: str | Path, *, audio_stream: int | None = None) -> MediaInfo:
             duration = _declared_end(container, origin)
             fmt = container.format.name
     except av.FFmpegError as e:
+        with p.open("rb") as f:
+            why = sniff(f.read(SNIFF_BYTES))
+        if why is not None:
+            raise MediaDecodeError(f"{p}: {why}") from e
         raise MediaDecodeError(f"{p}: not a readable media file ({_reason(e)}{_ffmpeg_says(p)})") from e
     if duration is None:
         known = [(s.start or 0.0) + s.duration for s in streams if s.duration]

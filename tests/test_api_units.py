@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 
 from app.core.config import ConfigError, load_settings
-from app.fetch import AddressPolicy, UrlRefused, check_url, sniff
+from app.fetch import AddressPolicy, UrlRefused, check_url
 from app.problems import problem_for_exception
 from app.schemas import JobOptions
 from app.store import IdempotencyConflict, JobStore, NewJob
 from app.webhooks import WebhookVerificationError, decode_secret, encode_secret, owner_secret, sign, verify
 from app.worker import WorkerPool, options_hash
 from captioning import errors
+from captioning.media import sniff
 
 KEYS = {"api_keys": "k" * 20}
 

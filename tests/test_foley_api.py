@@ -110,11 +110,12 @@ def media_streams(data: bytes) -> list[tuple[str, str]]:
 
 def test_generate_and_status_give_the_foley_track(server: Server, http: httpx.Client, public_host: str,
                                                   knocks_mp4: Path) -> None:
-    r = http.post("/v1/video/foley/generate", json={
+    request = {
         "video_url": f"{public_host}/knocks.mp4",
         "output": {"format": "wav", "sample_rate": 48000, "channels": 2},
         "effects": {"profile": "realistic", "sync": "frame", "background_music": {"enabled": False}},
-        "options": {"enable_cache": True, "return_detailed_log": True}})
+        "options": {"enable_cache": True, "return_detailed_log": True}}
+    r = http.post("/v1/video/foley/generate", json=request)
     assert r.status_code == 202, r.text
     accepted = r.json()
     assert accepted["task_id"].startswith("job_") and accepted["status"] == "processing"
@@ -144,6 +145,13 @@ def test_generate_and_status_give_the_foley_track(server: Server, http: httpx.Cl
     # the same task is a soundcue job for the same key
     job = http.get(f"/v1/jobs/{task['task_id']}").json()
     assert job["options"]["foley"]["audio_format"] == "wav" and "foley.wav" in job["links"]
+    # asked again, the files come from the cache, and the log still says what the render reached
+    again = http.post("/v1/video/foley/generate", json=request)
+    cached, _ = wait_task(http, again.json()["status_url"])
+    assert cached["status"] == "completed", cached
+    stages = {s["stage"]: s["details"] for s in cached["detailed_log"]}
+    assert "foley" not in stages and stages["cache"]["served_from"] == task["task_id"]
+    assert stages["cache"]["foley"] == foley
 
 
 def test_generate_with_mp3_and_music(http: httpx.Client, public_host: str) -> None:
@@ -234,7 +242,7 @@ def test_job_makes_the_audio_and_the_remuxed_video(http: httpx.Client, knocks_mp
                  for sub in p.decode()]
     vtt = webvtt.from_buffer(io.StringIO(http.get(f"/v1/jobs/{job['id']}/captions.vtt").text))
     assert texts == [c.text.replace("\n", "\\N") for c in vtt.captions] and texts
-    assert {"foley", "remux"} <= set(stages)
+    assert {"foley", "remux"} <= set(stages) and len(stages) == len(set(stages))  # each stage once, in order
 
 
 def test_video_of_an_audio_file_fails_the_job_clearly(http: httpx.Client, tmp_path: Path) -> None:

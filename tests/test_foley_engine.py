@@ -307,3 +307,16 @@ def test_a_bed_under_sparse_knocks_follows_the_target_not_the_limiters_make_up(t
     gap = slice(int(3.5 * SR), int(4.5 * SR))  # the bed alone: each knock and its reverb have died away
     rise = _rms_db(read_audio(tmp_path / "loud.wav")[0][gap]) - _rms_db(read_audio(tmp_path / "quiet.wav")[0][gap])
     assert rise == pytest.approx(17.0, abs=0.3)
+
+
+def test_a_clip_shorter_than_400_ms_still_meets_the_target(tmp_path: Path) -> None:
+    report = foley_report(analysis([event(0.05, "knock", loudness=-20.0)], 0.3), tmp_path / "f.wav", opts())
+    assert report.shortfall is None and report.loudness_lufs == pytest.approx(-16.0, abs=0.5)
+    x, _ = read_audio(tmp_path / "f.wav")
+    assert x.shape[0] == round(0.3 * SR) and np.abs(x).max() <= 10 ** (-1.0 / 20)
+
+
+def test_a_silent_track_does_not_claim_the_target(tmp_path: Path) -> None:
+    report = foley_report(analysis([event(0.5, "speech", dur=1.0)], 3.0), tmp_path / "f.wav", opts()).to_dict()
+    assert report["target_met"] is False and "silent" in str(report["shortfall"])
+    assert report["loudness_lufs"] is None

@@ -154,3 +154,19 @@ def test_limiter_lets_a_long_loud_passage_come_back_slowly() -> None:
     assert gain_db[4] < -3.0  # 50 ms after: still well down
     assert np.all(np.diff(gain_db[1:60]) < 2.0)  # rising at most 2 dB per 10 ms
     assert gain_db[60:].min() > -0.1  # back to unity within 0.6 s
+
+
+def test_a_clip_shorter_than_one_gating_block_is_measured_as_that_block() -> None:
+    """BS.1770-4 has no integrated loudness under 400 ms; such a clip gets the loudness of one 400 ms block holding
+    it (what pyloudnorm says of the clip padded with silence to 400 ms)."""
+    rate = 48000
+    x = _program(rate, 0.25, 2, seed=3)
+    meter = LoudnessMeter(rate, 2)
+    meter.push(x)
+    assert meter.integrated() == -math.inf
+    padded = np.vstack([x, np.zeros((int(0.4 * rate) - x.shape[0], 2))])
+    # (pyloudnorm's filters also ring on into the padding: 1e-4 LU here)
+    assert meter.loudness() == pytest.approx(pyloudnorm.Meter(rate).integrated_loudness(padded), abs=1e-3)
+    quiet = LoudnessMeter(rate, 2)
+    quiet.push(x * 1e-5)  # under the -70 LUFS absolute gate
+    assert quiet.loudness() == -math.inf

@@ -43,7 +43,7 @@ def test_missing_file(tmp_path: Path) -> None:
 
 
 def test_not_media(not_media: Path) -> None:
-    with pytest.raises(MediaDecodeError, match="notes.mp4"):
+    with pytest.raises(MediaDecodeError, match="notes.mp4: the file is plain text, not audio or video"):
         probe(not_media)
 
 
@@ -74,5 +74,5 @@ def test_directory_is_named_as_such(tmp_path: Path) -> None:
 def test_empty_file(tmp_path: Path) -> None:
     empty = tmp_path / "empty.mp4"
     empty.write_bytes(b"")
-    with pytest.raises(MediaDecodeError, match="empty.mp4"):
+    with pytest.raises(MediaDecodeError, match="empty.mp4: the file is empty"):
         probe(empty)

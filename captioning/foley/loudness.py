@@ -123,6 +123,24 @@ class LoudnessMeter:
         """Integrated loudness in LUFS (-inf when silent or shorter than one 400 ms block)."""
         return gated_loudness(self.block_loudness())
 
+    def loudness(self) -> float:
+        """:func:`stream_loudness` of what was pushed: integrated loudness (LUFS), also for clips under 400 ms."""
+        return stream_loudness(self.hop_energy(), self.samples, self.sample_rate)
+
+
+def stream_loudness(hops: np.ndarray, samples: int, sample_rate: int) -> float:
+    """Integrated loudness (LUFS) from per-hop K-weighted energies (n_hops, channels) of a stream ``samples`` long;
+    for a stream shorter than one 400 ms gating block (BS.1770-4 gives no integrated loudness there), the loudness
+    of that one block with the stream in it and silence after (the momentary loudness of the whole clip, EBU Tech
+    3341), under the absolute gate. -inf when silent."""
+    if samples >= GATE_BLOCK_S * sample_rate:
+        return gated_loudness(block_loudness(hops, samples, sample_rate))
+    z = float(hops.sum()) / (GATE_BLOCK_S * sample_rate)
+    if z <= 0.0:
+        return -math.inf
+    loud = -0.691 + 10.0 * math.log10(z)
+    return loud if loud >= ABSOLUTE_GATE_LUFS else -math.inf
+
 
 def block_loudness(hops: np.ndarray, samples: int, sample_rate: int) -> np.ndarray:
     """Loudness of the 400 ms gating blocks (75 % overlap) from per-hop K-weighted energies (n_hops, channels)

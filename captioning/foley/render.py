@@ -36,9 +36,8 @@ from captioning.foley.encode import Encoder, atomic_path
 from captioning.foley.loudness import (
     LoudnessMeter,
     TruePeakLimiter,
-    block_loudness,
-    gated_loudness,
     interpolator_gain,
+    stream_loudness,
     true_peak_dbtp,
 )
 from captioning.foley.mixer import BLOCK, band_limiter, mix_blocks
@@ -81,16 +80,18 @@ class FoleyReport:
         events_rendered: events that produced sound; events_silent: events whose recipe is ``none`` or unknown.
         recipes: recipe -> number of voices.
         mood: background-music mood, None without music.
-        unlimited_lufs: integrated loudness of the mix before gain (-inf if silent).
+        unlimited_lufs: integrated loudness of the mix before gain (-inf if silent; for a track shorter than
+            BS.1770-4's 400 ms gating block, the loudness of that block: see
+            :meth:`~captioning.foley.loudness.LoudnessMeter.loudness`).
         gain_db: gain applied to the effects before the limiter.
         beds_gain_db: gain applied to the beds and music (the gain without make-up; equal to ``gain_db`` when
             there are no effects).
-        loudness_lufs: integrated loudness of the result (-inf if silent).
+        loudness_lufs: integrated loudness of the result (-inf if silent; measured as ``unlimited_lufs`` is).
         limiter_db: deepest gain reduction of the true-peak limiter (<= 0).
         true_peak_dbtp: true peak of the result in dBTP (4x oversampled; -inf if silent).
         target_lufs: the loudness target asked for.
-        shortfall: None when the target is met (within :data:`LOUDNESS_TOLERANCE_LU`) or the track is silent,
-            else why it is not (one sentence, also logged as a warning).
+        shortfall: None when the target is met (within :data:`LOUDNESS_TOLERANCE_LU`), else why it is not (one
+            sentence, also logged as a warning), a silent track included.
         passes: passes over the track (measure + final ones).
         cache: one-shot cache counters of this render.
     """
@@ -275,13 +276,12 @@ class _Render:
         if float(np.abs(block).max(initial=0.0)) * interpolator_gain(self.sr) > self._true_peak:
             self._true_peak = max(self._true_peak, 10.0 ** (true_peak_dbtp(block, self.sr) / 20.0))
 
-    def run(self, sink: Callable[[Iterator[np.ndarray]], None] | None, *, passes_after: int = 0) -> None:
+    def run(self, sink: Callable[[Iterator[np.ndarray]], None] | None) -> None:
         """Measure, then final passes until the loudness is met; ``sink`` consumes each final pass's blocks
-        (None: only measure). The last pass given to ``sink`` is the accepted one. ``passes_after``: final
-        passes the caller runs itself afterwards (for progress)."""
+        (None: the passes run, their blocks are dropped). The last pass given to ``sink`` is the accepted one."""
         target = self.options.loudness_lufs
         meter, beds_meter = self.measure()
-        lufs = meter.integrated()
+        lufs = meter.loudness()
         self.report.unlimited_lufs = lufs
         base = target - lufs if math.isfinite(lufs) else 0.0
         cap = base + MAX_MAKEUP_DB
@@ -293,7 +293,7 @@ class _Render:
                               lambda g: self.beds_gain(g, base))
         gain = model.solve(target, base, cap) if math.isfinite(lufs) else 0.0
         for attempt in range(MAX_FINAL_PASSES):
-            self._planned_units = self.report.passes + 1 + passes_after
+            self._planned_units = self.report.passes + 1
             out_meter = LoudnessMeter(self.sr, self.channels)
             limiter = TruePeakLimiter(self.sr, self.channels, self.options.true_peak_dbtp)
             blocks = self.final(gain, self.beds_gain(gain, base), out_meter, limiter)
@@ -302,13 +302,18 @@ class _Render:
             else:
                 for _ in blocks:
                     pass
-            measured = out_meter.integrated()
+            measured = out_meter.loudness()
             self.report.gain_db = gain
             self.report.beds_gain_db = self.beds_gain(gain, base)
             self.report.loudness_lufs = measured
             self.report.limiter_db = limiter.min_gain_db
             self.report.shortfall = None
-            if not math.isfinite(measured) or abs(measured - target) <= LOUDNESS_TOLERANCE_LU:
+            if not math.isfinite(measured):
+                self.report.shortfall = ("the track is silent: no event has a sound to render (speech and music are "
+                                         "not rendered, nor labels without a Foley recipe)")
+                log.warning("Foley: %s", self.report.shortfall)
+                break
+            if abs(measured - target) <= LOUDNESS_TOLERANCE_LU:
                 break
             at_cap = gain >= cap - 1e-6 and measured < target
             if at_cap or attempt == MAX_FINAL_PASSES - 1:
@@ -321,7 +326,7 @@ class _Render:
         now = self.cache.stats
         self.report.cache = CacheStats(**{k: getattr(now, k) - getattr(self._stats_before, k)
                                           for k in vars(now)})
-        if self._progress is not None and not passes_after:
+        if self._progress is not None:
             self._progress(1.0)
 
 
@@ -367,7 +372,7 @@ class _LimiterModel:
         gb = 10.0 ** (self.beds_gain(gain_db) / 20.0)
         r = np.minimum(1.0, self.ceiling / np.maximum(self.peaks * g, 1e-12)) ** a
         energy = self.effects * (g * g) * (r * r)[:, None] + self.beds * (gb * gb)
-        return gated_loudness(block_loudness(energy, self.samples, self.sr))
+        return stream_loudness(energy, self.samples, self.sr)
 
     def solve(self, target: float, lo: float, hi: float) -> float:
         """The gain in [lo, hi] whose predicted loudness (+ the fitted offset) is the target (bisection)."""
@@ -470,14 +475,16 @@ def foley_blocks(analysis: Analysis, options: FoleyOptions | None = None, *, pro
 
     Same rendering as :func:`write_foley` (normalised, limited), ``round(media.duration * sample_rate)`` samples
     in all, block sizes vary. The loudness passes run before the first block is yielded (the generator does
-    the work lazily, on first ``next``); memory stays bounded whatever the duration. ``on_report`` is called
-    with what the render did (:class:`FoleyReport`) once the last block is out.
+    the work lazily, on first ``next``), and ``progress`` reaches 1.0 when they are done: the final pass is the
+    caller's work (a remux reports its own progress). Memory stays bounded whatever the duration. ``on_report``
+    is called with what the render did (:class:`FoleyReport`) once the last block is out.
     """
     opts = _resolve(options)
     r = _Render(analysis, opts, tables=load_tables(), vocabulary=vocabulary or load_vocabulary(), cache=cache,
                 progress=progress)
     try:
-        r.run(None, passes_after=1)
+        r.run(None)  # progress reaches 1.0 here: consuming the blocks is the caller's work (a remux reports its own)
+        r._progress = None
         meter = LoudnessMeter(r.sr, r.channels)
         limiter = TruePeakLimiter(r.sr, r.channels, opts.true_peak_dbtp)
         for block in r.final(r.report.gain_db, r.report.beds_gain_db, meter, limiter):
@@ -486,8 +493,6 @@ def foley_blocks(analysis: Analysis, options: FoleyOptions | None = None, *, pro
         r.close()
     if on_report is not None:
         on_report(r.report)
-    if progress is not None:
-        progress(1.0)
 
 
 def render_foley(analysis: Analysis, options: FoleyOptions | None = None, **kwargs: object) -> np.ndarray:
