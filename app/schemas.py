@@ -17,7 +17,14 @@ from typing import Any, Literal
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
 
 from captioning.errors import InvalidOptionsError
-from captioning.foley.options import SAMPLE_RATES, AudioFormat, Profile, Sync
+from captioning.foley.options import (
+    LOUDNESS_RANGE_LUFS,
+    SAMPLE_RATES,
+    TRUE_PEAK_RANGE_DBTP,
+    AudioFormat,
+    Profile,
+    Sync,
+)
 from captioning.options import build_families, declared_options, option_spec
 from captioning.outputs import OutputOptions
 from captioning.pipeline import AnalysisOptions
@@ -84,8 +91,10 @@ class FoleySettings(_Model):
     sync: Sync | None = _declared("foley", "sync")
     music: bool | None = _declared("foley", "music")
     music_intensity: float | None = _declared("foley", "music_intensity", ge=0.0, le=1.0)
-    loudness_lufs: float | None = _declared("foley", "loudness_lufs")
-    true_peak_dbtp: float | None = _declared("foley", "true_peak_dbtp")
+    loudness_lufs: float | None = _declared("foley", "loudness_lufs", ge=LOUDNESS_RANGE_LUFS[0],
+                                            le=LOUDNESS_RANGE_LUFS[1])
+    true_peak_dbtp: float | None = _declared("foley", "true_peak_dbtp", ge=TRUE_PEAK_RANGE_DBTP[0],
+                                             le=TRUE_PEAK_RANGE_DBTP[1])
     enable_cache: bool | None = _declared("foley", "enable_cache")
 
     _check_sample_rate = field_validator("sample_rate")(_sample_rate)

@@ -255,14 +255,16 @@ def _given_flags(ctx: typer.Context, families: tuple[str, ...]) -> list[str]:
 
 
 def _refuse_idle_foley_flags(ctx: typer.Context, audio: bool, remux: bool) -> None:
-    """A Foley flag without --audio or --remux (a remux flag without --remux) would be silently ignored:
-    refuse it (CaptioningError naming the flag)."""
+    """A Foley flag without --audio or --remux (a remux flag without --remux, --music-intensity without --music)
+    would be silently ignored: refuse it (CaptioningError naming the flag)."""
     idle = [] if audio or remux else _given_flags(ctx, ("foley",))
     if idle:
         raise CaptioningError(f"{idle[0]} needs --audio or --remux (it only changes the Foley track)")
     idle = [] if remux else _given_flags(ctx, ("remux",))
     if idle:
         raise CaptioningError(f"{idle[0]} needs --remux (it only changes the remuxed video)")
+    if "--music-intensity" in _given_flags(ctx, ("foley",)) and not ctx.params.get("foley__music"):
+        raise CaptioningError("--music-intensity needs --music (it sets the level of the background music)")
 
 
 def _build_families(values: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:

@@ -147,6 +147,7 @@ def test_bad_foley_options_are_one_line_and_exit_2(knocks_wav: Path, tmp_path: P
     (["--no-enable-cache"], "--no-enable-cache needs --audio or --remux"),
     (["--replace-audio"], "--replace-audio needs --remux"),
     (["--audio", "--replace-audio"], "--replace-audio needs --remux"),
+    (["--audio", "--music-intensity", "0.5"], "--music-intensity needs --music"),
 ])
 def test_foley_flags_without_audio_or_remux_are_refused(knocks_wav: Path, tmp_path: Path, flags: list[str],
                                                         words: str) -> None:

@@ -22,6 +22,11 @@ SYNCS: tuple[str, ...] = ("frame", "second")
 SAMPLE_RATES: tuple[int, ...] = (22050, 44100, 48000)
 
 
+#: Accepted loudness targets (LUFS) and true-peak ceilings (dBTP).
+LOUDNESS_RANGE_LUFS = (-70.0, -5.0)
+TRUE_PEAK_RANGE_DBTP = (-20.0, 0.0)
+
+
 @dataclass(frozen=True)
 class FoleyOptions:
     """How the Foley track is rendered and encoded.
@@ -66,10 +71,12 @@ class FoleyOptions:
             (self.profile in PROFILES, f"Foley profile must be one of {list(PROFILES)}, got {self.profile!r}"),
             (self.sync in SYNCS, f"sync must be one of {list(SYNCS)}, got {self.sync!r}"),
             (0.0 <= self.music_intensity <= 1.0, f"music intensity must be within 0..1, got {self.music_intensity}"),
-            (-70.0 <= self.loudness_lufs <= -5.0, f"loudness target must be within -70..-5 LUFS, "
-                                                  f"got {self.loudness_lufs}"),
-            (-20.0 <= self.true_peak_dbtp <= 0.0, f"true-peak ceiling must be within -20..0 dBTP, "
-                                                  f"got {self.true_peak_dbtp}"),
+            (LOUDNESS_RANGE_LUFS[0] <= self.loudness_lufs <= LOUDNESS_RANGE_LUFS[1],
+             f"loudness target must be within {LOUDNESS_RANGE_LUFS[0]:g}..{LOUDNESS_RANGE_LUFS[1]:g} LUFS, "
+             f"got {self.loudness_lufs}"),
+            (TRUE_PEAK_RANGE_DBTP[0] <= self.true_peak_dbtp <= TRUE_PEAK_RANGE_DBTP[1],
+             f"true-peak ceiling must be within {TRUE_PEAK_RANGE_DBTP[0]:g}..{TRUE_PEAK_RANGE_DBTP[1]:g} dBTP, "
+             f"got {self.true_peak_dbtp}"),
         ]
         for ok, message in checks:
             if not ok:
