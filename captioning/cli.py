@@ -165,6 +165,7 @@ def caption(
             raise CaptioningError(f"{output_dir}: {out_problem}")
         _refuse_idle_foley_flags(ctx, audio, remux)
         families = _build_families(by_family(options))
+        _refuse_music_intensity_without_music(ctx)
         dialogue = families["captions"].dialogue
         dialogue_problem = input_problem(dialogue, "caption file") if dialogue is not None else None
         if dialogue_problem is not None:
@@ -255,14 +256,19 @@ def _given_flags(ctx: typer.Context, families: tuple[str, ...]) -> list[str]:
 
 
 def _refuse_idle_foley_flags(ctx: typer.Context, audio: bool, remux: bool) -> None:
-    """A Foley flag without --audio or --remux (a remux flag without --remux, --music-intensity without --music)
-    would be silently ignored: refuse it (CaptioningError naming the flag)."""
+    """A Foley flag without --audio or --remux (a remux flag without --remux) would be silently ignored: refuse
+    it (CaptioningError naming the flag)."""
     idle = [] if audio or remux else _given_flags(ctx, ("foley",))
     if idle:
         raise CaptioningError(f"{idle[0]} needs --audio or --remux (it only changes the Foley track)")
     idle = [] if remux else _given_flags(ctx, ("remux",))
     if idle:
         raise CaptioningError(f"{idle[0]} needs --remux (it only changes the remuxed video)")
+
+
+
+def _refuse_music_intensity_without_music(ctx: typer.Context) -> None:
+    """--music-intensity without --music would be silently ignored (checked after the values themselves)."""
     if "--music-intensity" in _given_flags(ctx, ("foley",)) and not ctx.params.get("foley__music"):
         raise CaptioningError("--music-intensity needs --music (it sets the level of the background music)")
 
