@@ -241,3 +241,18 @@ def test_frame_store_reads_what_was_appended() -> None:
     np.testing.assert_array_equal(store[mask, 2:5], rows[mask, 2:5])
     assert store[500:500].shape == (0, 7)
     store.close()
+
+
+def test_a_short_clip_one_sound_fills_is_not_its_own_background(vocab: Vocabulary,
+                                                                 classes: Sequence[yam.AudioSetClass]) -> None:
+    """A 1.5 s clip (shorter than the 4 s background window) that a 1.2 s knock fills: the background is the
+    clip's quiet part, not the median of the clip, which is the knock itself."""
+    feat = build(1.5, bursts=[(0.1, 1.3, 2.0)], scores={"Knock": [(0.1, 1.3, 0.6)]})
+    events = foreground(detect(feat, vocab, classes))
+    assert len(events) == 1 and abs(events[0].start - 0.1) <= 0.03
+    assert events[0].label == vocab.for_audioset("Knock").label  # type: ignore[union-attr]
+
+
+def test_a_short_clip_of_steady_background_gives_no_event(vocab: Vocabulary,
+                                                          classes: Sequence[yam.AudioSetClass]) -> None:
+    assert foreground(detect(build(2.0), vocab, classes)) == []

@@ -80,7 +80,12 @@ class Labeller:
             # Statistics need no more than ~6000 patches (5 min): thin long media so the copies stay small.
             thin = np.zeros(quiet.size, bool)
             thin[:: max(1, quiet.size // BACKGROUND_PATCHES)] = True
-            if quiet.sum() >= max(5, 0.1 * quiet.size):
+            if not quiet.any() and feat.duration < opts.background_window_s:
+                # A short clip one sound fills (a sound effect): no patch shows the background, and the clip is
+                # too short to have one; every class is taken as absent from it.
+                self.background = np.zeros(n_cls, np.float32)
+                self.spread = np.zeros(n_cls, np.float32)
+            elif quiet.sum() >= max(5, 0.1 * quiet.size):
                 base = scores[quiet & thin].astype(np.float32)
                 self.background = np.median(base, axis=0)
                 self.spread = np.percentile(base, 90, axis=0).astype(np.float32) - self.background

@@ -138,8 +138,13 @@ def _running_percentile(blocks: np.ndarray, q: float, size: int, first: int, n_t
 
     Near the series' ends the window slides inside it (same length, real rows only): padding by repeating the
     first (last) row, as ``mode="nearest"`` does, would make a sound that opens (closes) a file its own
-    background, so it would never be found.
+    background, so it would never be found. A series shorter than the window is one window, and its percentile
+    is scaled down by how much of the window it fills (``q * n_total / size``): the median of a full window
+    lets a sound fill half of it and still be foreground, while a short clip that one sound fills (a sound
+    effect, a door knock cut out of a longer recording) would otherwise be its own background.
     """
+    if n_total < size:
+        q = q * n_total / size
     size = min(size, n_total)
     half = size // 2
     out: np.ndarray = ndimage.percentile_filter(
