@@ -270,6 +270,12 @@ def test_low_confidence_sounds_are_uncertain_not_missed(embed: Any) -> None:
     # asked to count every detection, the audit reports it missing again
     everything = run(analysis, "WEBVTT\n\n00:00:15.000 --> 00:00:16.000\nHello.\n", embed, min_confidence=0.0)
     assert labels(everything.missed) == {"glass_shatter", "sound"} and everything.uncertain == ()
+    # the CSV and the page list it too, apart from the missed sounds
+    rows = list(csv.DictReader(io.StringIO(render_csv(report))))
+    assert [(r["label"], r["status"]) for r in rows] == [("glass_shatter", "missed"), ("sound", "uncertain")]
+    page = render_html(report)
+    assert page.index("<h2>Missed sounds</h2>") < page.index("[glass shatters]") < page.index(
+        "<h2>Uncertain sounds</h2>") < page.index("[sudden noise]")
 
 
 def test_a_cue_naming_the_source_of_a_sound_covers_it(embed: Any) -> None:

@@ -23,10 +23,11 @@ from captioning.outputs import write_text_atomic
 
 #: File name of each format.
 FILE_NAMES: dict[str, str] = {"json": "audit.json", "html": "audit.html", "csv": "audit-missed.csv"}
-#: Columns of the CSV of missed sounds (times in seconds, loudness in dBFS).
+#: Columns of the CSV of missed sounds (times in seconds, loudness in dBFS; ``status`` is ``missed``, or
+#: ``uncertain`` for a sound detected under the audit's minimum confidence: not counted, for a person to check).
 CSV_COLUMNS: tuple[str, ...] = (
     "start", "end", "label", "caption", "category", "confidence", "loudness_dbfs", "salience",
-    "suggested_start", "suggested_end", "suggested_cue",
+    "suggested_start", "suggested_end", "suggested_cue", "status",
 )
 FIG_WIDTH_IN = 15.0
 DPI = 100
@@ -42,15 +43,16 @@ def render_json(report: AuditReport) -> str:
 
 
 def render_csv(report: AuditReport) -> str:
-    """The missed sounds as CSV (:data:`CSV_COLUMNS`), one row each in time order; the suggested cue's text
-    keeps its line break."""
+    """The missed sounds, then the uncertain ones, as CSV (:data:`CSV_COLUMNS`), each group in time order; the
+    suggested cue's text keeps its line break."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
-    for m in report.missed:
-        e, s = m.event.to_dict(), m.suggested_cue.to_dict()
-        w.writerow([e["start"], e["end"], e["label"], e["caption"], e["category"], e["confidence"], e["loudness"],
-                    e["salience"], s["start"], s["end"], s["text"]])
+    for status, rows in (("missed", report.missed), ("uncertain", report.uncertain)):
+        for m in rows:
+            e, s = m.event.to_dict(), m.suggested_cue.to_dict()
+            w.writerow([e["start"], e["end"], e["label"], e["caption"], e["category"], e["confidence"],
+                        e["loudness"], e["salience"], s["start"], s["end"], s["text"], status])
     return buf.getvalue()
 
 
@@ -108,6 +110,14 @@ def plot_png(report: AuditReport) -> bytes:
     return buf.getvalue()
 
 
+def _sound_table(sounds: Iterable[dict[str, Any]]) -> str:
+    """A table of missed (or uncertain) sounds: ``missed[]`` / ``uncertain[]`` items of the JSON report."""
+    return _table(("time (s)", "sound", "category", "confidence", "loudness (dBFS)", "salience", "suggested cue"),
+                  ((f"{m['event']['start']:.3f}–{m['event']['end']:.3f}", m["event"]["caption"],
+                    m["event"]["category"], m["event"]["confidence"], m["event"]["loudness"],
+                    m["event"]["salience"], m["suggested_cue"]["vtt"]) for m in sounds))
+
+
 def _table(headers: Iterable[str], rows: Iterable[Iterable[Any]]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row) + "</tr>" for row in rows)
@@ -136,8 +146,8 @@ pre{margin:0;font-size:.95em}
 
 
 def render_html(report: AuditReport) -> str:
-    """The report as one self-contained HTML page (summary, timeline, missed sounds, naming disagreements,
-    unsupported cues, coverage per category, timing and style violations)."""
+    """The report as one self-contained HTML page (summary, timeline, missed sounds, uncertain sounds, naming
+    disagreements, unsupported cues, coverage per category, timing and style violations)."""
     d = report.to_dict()
     s = d["summary"]
     media, caps = d["media"], d["captions"]
@@ -159,10 +169,12 @@ def render_html(report: AuditReport) -> str:
         f"({html.escape(str(d['compliance']['style']))} style).</p>",
         f'<img alt="timeline of detected sounds and caption cues" src="data:image/png;base64,{png}">',
         "<h2>Missed sounds</h2>",
-        _table(("time (s)", "sound", "category", "confidence", "loudness (dBFS)", "salience", "suggested cue"),
-               ((f"{m['event']['start']:.3f}–{m['event']['end']:.3f}", m["event"]["caption"],
-                 m["event"]["category"], m["event"]["confidence"], m["event"]["loudness"], m["event"]["salience"],
-                 m["suggested_cue"]["vtt"]) for m in d["missed"])),
+        _sound_table(d["missed"]),
+        "<h2>Uncertain sounds</h2>",
+        f"<p>Detected with a confidence under {d['options']['min_confidence']:g}, so not counted above (soundcue's "
+        "own captions would leave them out too); uncaptioned: worth a listen, with the cue to add if they are "
+        "real.</p>",
+        _sound_table(d["uncertain"]),
         "<h2>Named differently</h2>",
         _table(("cue", "time (s)", "cue says", "detected as", "similarity"),
                ((n["cue"]["number"], f"{n['cue']['start']:.3f}", n["cue"]["text"],
