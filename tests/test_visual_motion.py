@@ -111,6 +111,16 @@ def test_an_object_moving_steadily_through_the_picture_is_not_an_impact() -> Non
     assert impacts(frames_at(regular(30, 2.0), draw)) == ()
 
 
+@pytest.mark.parametrize("jump_px", [12.0, 24.0])
+def test_a_thing_that_jumps_for_one_frame_is_not_an_impact(jump_px: float) -> None:
+    """Moved for one frame and back (a glitch, a light flicking on and off): the motion that is lost came and
+    went within one interval, it was never moving towards anything."""
+    rng = np.random.default_rng(9)
+    draw = lambda i, t: with_noise(sprite(BACKGROUND, BALL, 80 + (jump_px if i in (30, 45) else 0.0), 70),  # noqa: E731
+                                   rng)
+    assert impacts(frames_at(regular(30, 2.5), draw)) == ()
+
+
 def test_camera_motion_is_not_an_impact() -> None:
     world = texture(H + 60, 3 * W, seed=6)
     rng = np.random.default_rng(7)

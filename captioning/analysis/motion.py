@@ -20,7 +20,9 @@ loses all of it.
   mean of ``u`` over the ``context_s`` seconds around it (the adaptive part: a shot full of motion needs a
   sharper stop).
   Slow swaying (trees, water) and a walker's body lose their motion gradually or a little at a time, and
-  stay below both.
+  stay below both. The motion lost must also have been moving through the two intervals before the contact
+  (at least :data:`MIN_APPROACH_SHARE` of it): motion that appears for one interval and vanishes (flickering
+  lights, a picture that jumps for one frame) is not a stop.
 * Timing: a contact inside a frame interval splits the loss between the frames on either side in
   proportion to where it fell (constant speed in, constant speed out), so the loss-weighted mean of the frame
   times gives the contact time between frames.
@@ -59,6 +61,11 @@ REPEAT_MEAN_LEVEL = 0.6
 REPEAT_MAX_LEVEL = 6.0
 #: Speed (short sides per second) that maps to strength 1 - 1/e.
 STRENGTH_SPEED = 1.5
+#: Share of a contact's loss that must have been moving through both intervals before it: something that moves
+#: for one interval only and vanishes (lights flickering in a time-lapse, a picture that jumps for one frame) is
+#: not a stop. Every drumstick hit of the Greatest Hits dev clips clears it (the lowest about 0.2); 5 of the 11
+#: false stops of a night time-lapse (cityCC0, docs/benchmarks.md) do not.
+MIN_APPROACH_SHARE = 0.15
 
 
 def _dis() -> cv2.DISOpticalFlow:
@@ -134,6 +141,7 @@ class _Loss:
     x: float
     y: float
     lost_speed: float  # speed lost by what lost it (short sides/s), loss-weighted over its pixels
+    approach: float | None = None  # of the loss, the motion that had lasted two intervals (None: no interval before)
 
 
 class MotionOnsetDetector:
@@ -176,6 +184,7 @@ class MotionOnsetDetector:
         self._sig: FrameSignature | None = None
         self._repeats = 0  # consecutive frames skipped as repeats
         self._interval: _Interval | None = None  # the last interval
+        self._earlier: np.ndarray | None = None  # directogram of the interval before it
         self._losses: deque[_Loss] = deque()  # losses not yet decided, and context_s / 2 of decided ones
         self._decided_until = float("-inf")
         self._onsets: list[VisualOnset] = []
@@ -201,8 +210,9 @@ class MotionOnsetDetector:
         self._repeats = 0
         interval = self._motion(prev, grey, self._t, frame.t)
         if self._interval is not None:
-            self._losses.append(self._loss(self._interval, interval))
+            self._losses.append(self._loss(self._interval, interval, self._earlier))
             self._decide(final=False)
+        self._earlier = self._interval.hist if self._interval is not None else None
         self._interval = interval
         self._grey, self._t, self._sig = grey, frame.t, sig
 
@@ -216,6 +226,7 @@ class MotionOnsetDetector:
         self._decide(final=True)
         self._losses.clear()
         self._interval = None
+        self._earlier = None
         self._repeats = 0
         self._grey, self._t, self._sig = grey, t, sig
 
@@ -251,20 +262,24 @@ class MotionOnsetDetector:
         end_y = (2 * np.arange(h, dtype=np.float32)[:, None] + flow[..., 1]) / max(1, a.shape[0] - 1)
         return _Interval(t0, t1, hist, bins, frac, speed.astype(np.float32), end_x, end_y)
 
-    def _loss(self, before: _Interval, after: _Interval) -> _Loss:
-        """The motion lost at the frame between two intervals, and where it was."""
+    def _loss(self, before: _Interval, after: _Interval, earlier: np.ndarray | None) -> _Loss:
+        """The motion lost at the frame between two intervals, and where it was; ``earlier``: the directogram
+        of the interval before ``before`` (None after a restart)."""
         drop = np.maximum(0.0, before.hist - after.hist)  # (N_DIRECTIONS,)
         loss = float(drop.sum())
+        # the part of the loss that was moving through both intervals before the frame (not a one-interval burst)
+        approach = None if earlier is None else float(
+            np.maximum(0.0, np.minimum(earlier, before.hist) - after.hist).sum())
         share = np.where(before.hist > 0, drop / np.maximum(before.hist, 1e-12), 0.0)  # lost share per direction
         px_share = (share[before.bins] * (1 - before.frac)
                     + share[(before.bins + 1) % N_DIRECTIONS] * before.frac)  # (h, w)
         lost = before.speed * px_share  # (h, w) speed each pixel lost
         wsum = float(lost.sum())
         if loss <= 0 or wsum <= 0:
-            return _Loss(before.t1, 0.0, 0.5, 0.5, 0.0)
+            return _Loss(before.t1, 0.0, 0.5, 0.5, 0.0, approach)
         x = float(np.clip((lost * before.end_x).sum() / wsum, 0, 1))
         y = float(np.clip((lost * before.end_y).sum() / wsum, 0, 1))
-        return _Loss(before.t1, loss, x, y, float((lost * lost).sum() / wsum))
+        return _Loss(before.t1, loss, x, y, float((lost * lost).sum() / wsum), approach)
 
     # ---- decisions -----------------------------------------------------------------------------------------
 
@@ -302,6 +317,9 @@ class MotionOnsetDetector:
         base = float(values[near].mean())
         if values[i] < self.loss_ratio * base:
             return None
+        approach = losses[i].approach
+        if approach is not None and approach < MIN_APPROACH_SHARE * values[i]:
+            return None  # motion that came and went within one interval: a flicker or a jump, not a stop
         # the contact falls between the frames that share the loss: their loss-weighted mean time
         w = values[lo:hi]
         t = float((w * times[lo:hi]).sum() / w.sum())
