@@ -41,7 +41,6 @@ def serve(
     """Run the HTTP service (settings from SOUNDCUE_* environment variables; keys in SOUNDCUE_API_KEYS)."""
     import uvicorn
 
-    from app.core.config import ConfigError, load_settings
     from app.main import create_app
 
     overrides: dict[str, Any] = {}
@@ -49,13 +48,7 @@ def serve(
         overrides["no_auth"] = True
     if workers is not None:
         overrides["workers"] = workers
-    if data_dir is not None:
-        overrides["data_dir"] = data_dir
-    try:
-        settings = load_settings(**overrides)
-    except ConfigError as e:
-        _err(str(e))
-        raise typer.Exit(EXIT_REFUSED) from e
+    settings = _settings_or_exit(overrides, data_dir)
     if settings.no_auth and host not in ("127.0.0.1", "localhost", "::1"):
         typer.echo(f"soundcue: warning: --no-auth on {host}: anyone who can reach it can use it", err=True)
     if settings.backend == "distributed":
@@ -66,6 +59,20 @@ def serve(
     # log_config=None: uvicorn's own start-up/error lines go through our handler (JSON by default) too.
     uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower(),
                 access_log=False, log_config=None)
+
+
+def _settings_or_exit(overrides: dict[str, Any], data_dir: Path | None) -> Any:
+    """The service's settings (SOUNDCUE_* environment, then ``overrides`` and ``data_dir``); a bad setting is one
+    error line and exit EXIT_REFUSED (2)."""
+    from app.core.config import ConfigError, load_settings
+
+    if data_dir is not None:
+        overrides = {**overrides, "data_dir": data_dir}
+    try:
+        return load_settings(**overrides)
+    except ConfigError as e:
+        _err(str(e))
+        raise typer.Exit(EXIT_REFUSED) from e
 
 
 def _distributed_unreachable(settings: Any) -> str | None:
@@ -99,16 +106,8 @@ def worker(
     """Run a worker of the distributed backend on this machine (SOUNDCUE_BACKEND=distributed, with
     SOUNDCUE_DATABASE_URL, SOUNDCUE_REDIS_URL and SOUNDCUE_DATA_DIR as on the API; see docs/deploy.md).
     SIGTERM hands its running jobs back to the queue."""
-    from app.core.config import ConfigError, load_settings
-
-    overrides: dict[str, Any] = {"no_auth": True}  # a worker answers no HTTP: API keys are the API's concern
-    if data_dir is not None:
-        overrides["data_dir"] = data_dir
-    try:
-        settings = load_settings(**overrides)
-    except ConfigError as e:
-        _err(str(e))
-        raise typer.Exit(EXIT_REFUSED) from e
+    # a worker answers no HTTP: API keys are the API's concern
+    settings = _settings_or_exit({"no_auth": True}, data_dir)
     if settings.backend != "distributed":
         _err("soundcue worker runs jobs of the distributed backend: set SOUNDCUE_BACKEND=distributed, "
              "SOUNDCUE_DATABASE_URL and SOUNDCUE_REDIS_URL (the embedded backend's workers are started by "
