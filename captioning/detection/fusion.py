@@ -45,7 +45,7 @@ from captioning.analysis.video import VisualObservations
 from captioning.datafiles import csv_records, data_text
 from captioning.detection.beds import BedOptions, seen_beds
 from captioning.detection.visual import IMPACT_CATEGORIES
-from captioning.events import ENVELOPE_RATE_HZ, SoundEvent, envelope_strokes, sort_events
+from captioning.events import ENVELOPE_RATE_HZ, STROKE_RISE_DB, SoundEvent, envelope_strokes, sort_events
 from captioning.vocabulary import Vocabulary, VocabularyEntry
 
 
@@ -72,7 +72,7 @@ class FusionOptions:
     context_weight: float = 0.3
     unheard_confidence: float = 0.45
     min_seen_strokes: int = 2
-    stroke_rise_db: float = 12.0
+    stroke_rise_db: float = STROKE_RISE_DB
     stroke_gap_db: float = 40.0
     min_stroke_interval_s: float = 1.0
     material_weight: float = 0.2

@@ -312,6 +312,11 @@ class _RowFilter:
         return out
 
 
+def has_beds_bus(voices: Sequence[Voice], music: bool) -> bool:
+    """Whether :func:`mix_blocks` gives a beds bus with sound in it: a background bed among ``voices``, or music."""
+    return music or any(v.bed for v in voices)
+
+
 def band_limiter(sample_rate: int, channels: int) -> Callable[[np.ndarray], np.ndarray]:
     """A stateful 6th-order Butterworth low-pass at 0.4 x the sample rate (19.2 kHz at 48 kHz) for blocks of shape
     (n, channels): the master's last filter before the true-peak limiter, so nothing near Nyquist makes the 4x
@@ -354,8 +359,7 @@ def mix_blocks(voices: Sequence[Voice], n_total: int, *, sample_rate: int, chann
     """
     sr = sample_rate
     fx_chain = _Chain(profile, sr, channels)
-    has_beds = music is not None or any(v.bed for v in voices)
-    beds_chain = _Chain(profile, sr, channels, reverb=False) if has_beds else None
+    beds_chain = _Chain(profile, sr, channels, reverb=False) if has_beds_bus(voices, music is not None) else None
     compressor = Compressor(sr, channels, threshold_db=profile.comp_threshold_db, ratio=profile.comp_ratio,
                             knee_db=profile.comp_knee_db, attack_ms=profile.comp_attack_ms,
                             release_ms=profile.comp_release_ms) if profile.comp_ratio > 1.0 else None

@@ -40,7 +40,7 @@ from captioning.foley.loudness import (
     stream_loudness,
     true_peak_dbtp,
 )
-from captioning.foley.mixer import BLOCK, band_limiter, mix_blocks
+from captioning.foley.mixer import BLOCK, band_limiter, has_beds_bus, mix_blocks
 from captioning.foley.options import FoleyOptions
 from captioning.foley.score import Voice, plan
 from captioning.foley.tables import Tables, load_tables
@@ -169,7 +169,7 @@ class _Render:
             analysis.events[v.event_index].background for v in self.voices if v.event_index >= 0)
         self._true_peak = 0.0
         self._effects_heard = False
-        self._has_beds = options.music or any(v.bed for v in self.voices)  # else the beds bus is all zeros
+        self._has_beds = has_beds_bus(self.voices, options.music)  # else the beds bus is all zeros
         self._spool_width = self.channels * (2 if self._has_beds else 1)  # float32 values per spooled sample
 
     # ---------------------------------------------------------------------------------------------- passes
@@ -218,25 +218,26 @@ class _Render:
         self._reported = max(self._reported, fraction)  # an extra pass stalls the bar, never moves it back
         self._progress(self._reported)
 
-    def measure(self) -> tuple[LoudnessMeter, LoudnessMeter]:
+    def measure(self) -> tuple[LoudnessMeter, LoudnessMeter | None]:
         """Pass 1: the meters (loudness, per-hop energies and sample peaks) of the unscaled mix and of its beds
-        bus."""
+        bus (None without one)."""
         meter = LoudnessMeter(self.sr, self.channels, track_peaks=True)
-        beds_meter = LoudnessMeter(self.sr, self.channels)
+        beds_meter = LoudnessMeter(self.sr, self.channels) if self._has_beds else None
         spool = None
         if 0 < self.n_total * self._spool_width * 4 <= SPOOL_MAX_BYTES:
             spool = tempfile.TemporaryFile(prefix="soundcue-foley-")  # noqa: SIM115 (closed by close())
         try:
             for fx, beds in self._mix():
                 self._effects_heard = self._effects_heard or bool(np.any(fx))
-                if self._has_beds:
+                spooled = fx
+                if beds_meter is not None:
                     meter.push(fx + beds)
                     beds_meter.push(beds)
-                    fx = np.hstack([fx, beds])
+                    spooled = np.hstack([fx, beds])
                 else:
                     meter.push(fx)
                 if spool is not None:
-                    fx.astype(np.float32).tofile(spool)
+                    spooled.astype(np.float32).tofile(spool)
         except BaseException:
             if spool is not None:
                 spool.close()
@@ -352,11 +353,10 @@ class _LimiterModel:
     each final pass's measurement, so the next gain is a model-guided secant step rather than a blind one.
     """
 
-    def __init__(self, meter: LoudnessMeter, beds_meter: LoudnessMeter, ceiling_dbtp: float,
+    def __init__(self, meter: LoudnessMeter, beds_meter: LoudnessMeter | None, ceiling_dbtp: float,
                  beds_gain: Callable[[float], float]) -> None:
         total = meter.hop_energy()
-        beds = beds_meter.hop_energy()
-        self.beds = beds if beds.shape == total.shape else np.zeros_like(total)  # no beds bus: nothing pushed
+        self.beds = beds_meter.hop_energy() if beds_meter is not None else np.zeros_like(total)
         self.effects = np.maximum(total - self.beds, 0.0)  # the buses are uncorrelated
         self.peaks = meter.hop_peaks()
         self.samples = meter.samples

@@ -7,11 +7,11 @@ Rules (issue 11):
 * onset sample = ``round(start * sample_rate)``; with ``sync="second"`` the onset snaps to the nearest whole
   second first (the event keeps its length);
 * one-shot recipes play on the strokes heard in the event's envelope (:func:`strokes`: the onset, then every
-  quick rise of :data:`STROKE_RISE_DB`, each at its stroke's level); when the envelope shows no separate strokes
-  (one hit, a continuous sound, or an event seen but not heard) they play once at the onset, or through a
-  sustained event (``kind == "sustained"`` or longer than :data:`SUSTAINED_S`) every ``repeat_s`` (jittered)
-  until the offset, each hit following the envelope; stream recipes last from onset to offset (at least
-  ``min_s``) with fades;
+  quick rise of ``captioning.events.STROKE_RISE_DB``, each at its stroke's level); when the envelope shows no
+  separate strokes (one hit, a continuous sound, or an event seen but not heard) they play once at the onset, or
+  through a sustained event (``kind == "sustained"`` or longer than :data:`SUSTAINED_S`) every ``repeat_s``
+  (jittered) until the offset, each hit following the envelope; stream recipes last from onset to offset (at
+  least ``min_s``) with fades;
 * level: the event's loudness (dBFS; ``peak_loudness`` for one-shots when known) relative to the loudest
   rendered event, times the profile's ``dynamics``, floored at :data:`FLOOR_DB`, plus the recipe trim and a
   per-hit jitter;
@@ -42,16 +42,12 @@ SUSTAINED_S = 1.5
 FLOOR_DB = -40.0
 #: Depth of a stream's loudness envelope that is kept (dB range below its own maximum).
 ENVELOPE_RANGE_DB = 24.0
-#: A rise of the event's envelope by this much (dB) over its quietest point since the last stroke is a new stroke
-#: (a hit that dies away between strokes: the 50 ms envelope falls 40-60 dB between the stick hits of the Greatest
-#: Hits clips, and a continuous sound's envelope varies by a few dB).
-STROKE_RISE_DB = 12.0
 
 
 def strokes(envelope: Sequence[float]) -> list[tuple[float, float]]:
-    """The strokes of a sustained sound, read from its envelope (:func:`captioning.events.envelope_strokes` with a
-    rise of :data:`STROKE_RISE_DB`, ignoring rises that stay more than :data:`ENVELOPE_RANGE_DB` under the
-    loudest value: the noise between hits).
+    """The strokes of a sound, read from its envelope (:func:`captioning.events.envelope_strokes` with its quick
+    rise of ``STROKE_RISE_DB``, ignoring rises that stay more than :data:`ENVELOPE_RANGE_DB` under the loudest
+    value: the noise between hits).
 
     Parameters:
         envelope: RMS level (dBFS) every 1/ENVELOPE_RATE_HZ s from the event's start.
@@ -65,7 +61,7 @@ def strokes(envelope: Sequence[float]) -> list[tuple[float, float]]:
     if not envelope:
         return []
     top = max(envelope)
-    starts = envelope_strokes(envelope, STROKE_RISE_DB, floor_db=top - ENVELOPE_RANGE_DB)
+    starts = envelope_strokes(envelope, floor_db=top - ENVELOPE_RANGE_DB)
     ends = [*starts[1:], len(envelope)]
     cell = 1.0 / ENVELOPE_RATE_HZ
     return [(0.0 if a == 0 else (a + 0.5) * cell, max(envelope[a:b]) - top)
