@@ -1,6 +1,7 @@
-"""Real Redis and PostgreSQL servers for the distributed-backend tests (Debian's redis-server and postgresql,
-installed by scripts/install_test_deps.sh), each started on a free loopback port in its own temporary
-directory and stopped at the end. Nothing assumes a server is already running.
+"""Real servers for the tests: Redis and PostgreSQL for the distributed backend (Debian's redis-server and
+postgresql, installed by scripts/install_test_deps.sh), each started on a free loopback port in its own temporary
+directory and stopped at the end, and a plain HTTP server standing in for a public host (:func:`loopback_http`).
+Nothing assumes a server is already running.
 """
 
 from __future__ import annotations
@@ -12,10 +13,31 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import psycopg
+
+#: The address loopback_http listens on: a second loopback address, which the service under test is told to allow
+#: (SOUNDCUE_URL_ALLOW_CIDRS) while 127.0.0.1, where it runs, stays refused.
+PUBLIC_HOST = "127.0.0.2"
+
+
+@contextmanager
+def loopback_http(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A threading HTTP server on a free port of :data:`PUBLIC_HOST` answering with ``handler``; yields its base
+    URL (``http://127.0.0.2:PORT``) and shuts it down on exit."""
+    httpd = ThreadingHTTPServer((PUBLIC_HOST, 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://{PUBLIC_HOST}:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
 
 
 def free_port() -> int:

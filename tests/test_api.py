@@ -14,10 +14,9 @@ import io
 import json
 import select
 import socket
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ import pytest
 import webvtt
 from api_server import KEY_A, KEY_B, Server, client, wait_job
 from media_factory import Track, knock, noise_floor, place, write_audio, write_media
+from servers import loopback_http
 
 UPLOAD_LIMIT = 3_000_000
 PROBLEM = "application/problem+json"
@@ -72,11 +72,8 @@ class _Files(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def public_host() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.2", 0), _Files)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.2:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with loopback_http(_Files) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,9 @@ where a small file server (byte ranges supported) serves ffmpeg-packaged video r
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from http.client import HTTPConnection
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ import pytest
 import webvtt
 from api_server import KEY_A, KEY_B, Server, client, wait_job
 from hls_factory import make_clip, needs_ffmpeg, package_hls
+from servers import loopback_http
 
 from captioning.captions import read_video_rendition
 
@@ -69,10 +69,8 @@ def renditions(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def cdn(renditions: dict[str, Path]) -> Iterator[str]:
     handler = type("Handler", (_Renditions,), {"root": renditions["clip"].parent.resolve()})
-    httpd = ThreadingHTTPServer(("127.0.0.2", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.2:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with loopback_http(handler) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -16,16 +16,16 @@ import secrets
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from api_server import ROOT, TESTS, Server, client, wait_job
+from servers import loopback_http
 
 from app.backends.postgres import PostgresJobStore
 
@@ -51,10 +51,8 @@ class _Hooks(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def hooks() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.2", 0), _Hooks)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.2:{httpd.server_address[1]}/hook"
-    httpd.shutdown()
+    with loopback_http(_Hooks) as url:
+        yield f"{url}/hook"
 
 
 class Stack:

@@ -13,13 +13,14 @@ import ipaddress
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from api_server import Server, client, wait_job
+from servers import loopback_http
 
 from app.fetch import AddressPolicy, FetchFailed, fetch_to_file, post_json
 
@@ -87,12 +88,9 @@ class _Slow(BaseHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def slow_host() -> Iterator[str]:
     STOP.clear()
-    httpd = ThreadingHTTPServer(("127.0.0.2", 0), _Slow)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.2:{httpd.server_address[1]}"
-    STOP.set()
-    httpd.shutdown()
-    httpd.server_close()
+    with loopback_http(_Slow) as url:
+        yield url
+        STOP.set()
 
 
 def _fetch(url: str, dest: Path) -> None:

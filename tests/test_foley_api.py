@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ import pytest
 import webvtt
 from api_server import KEY_B, Server, client, wait_job
 from media_factory import write_audio
+from servers import loopback_http
 
 PROBLEM = "application/problem+json"
 
@@ -51,10 +51,8 @@ class _Files(BaseHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def public_host(knocks_mp4: Path, not_media: Path) -> Iterator[str]:
     _Files.files = {"/knocks.mp4": knocks_mp4.read_bytes(), "/notes.mp4": not_media.read_bytes()}
-    httpd = ThreadingHTTPServer(("127.0.0.2", 0), _Files)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.2:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with loopback_http(_Files) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,10 @@ import numpy as np
 import pyloudnorm
 import pytest
 import scipy.signal
+from foley_factory import analysis, opts
 
 from captioning.errors import InvalidOptionsError
-from captioning.events import Analysis, MediaInfo, SoundEvent, sort_events
+from captioning.events import SoundEvent
 from captioning.foley import FoleyOptions, foley_blocks, suffix_for, write_foley
 from captioning.foley.render import foley_report, render_foley
 
@@ -24,16 +25,6 @@ def event(start: float, label: str, *, dur: float = 0.2, loudness: float = -20.0
     return SoundEvent(start=start, end=start + dur, label=label, caption=label.replace("_", " "),
                       category="impact", confidence=0.9, loudness=loudness, pan=pan, kind=kind,  # type: ignore[arg-type]
                       **kw)  # type: ignore[arg-type]
-
-
-def analysis(events: list[SoundEvent], duration: float) -> Analysis:
-    return Analysis(media=MediaInfo(path="/media/known.mp4", duration=duration, format="mp4"),
-                    events=sort_events(events))
-
-
-def opts(**kw: object) -> FoleyOptions:
-    kw.setdefault("enable_cache", False)
-    return FoleyOptions(**kw)  # type: ignore[arg-type]
 
 
 def read_audio(path: Path) -> tuple[np.ndarray, int]:

@@ -6,9 +6,9 @@ import math
 
 import numpy as np
 import pytest
+from foley_factory import analysis, opts
 
-from captioning.events import Analysis, MediaInfo, SoundEvent, sort_events
-from captioning.foley import FoleyOptions
+from captioning.events import SoundEvent
 from captioning.foley.music import MusicBed, choose_mood
 from captioning.foley.render import foley_report, render_foley
 from captioning.foley.tables import load_tables
@@ -23,16 +23,6 @@ def event(start: float, label: str, dur: float = 0.2, *, loudness: float = -20.0
     return SoundEvent(start=start, end=start + dur, label=label, caption=entry.caption_abrupt,
                       category=entry.category, confidence=0.9, loudness=loudness, kind=kind,  # type: ignore[arg-type]
                       background=background)
-
-
-def analysis(events: list[SoundEvent], duration: float) -> Analysis:
-    return Analysis(media=MediaInfo(path="/m/clip.mp4", duration=duration, format="mp4"),
-                    events=sort_events(events))
-
-
-def opts(**kw: object) -> FoleyOptions:
-    kw.setdefault("enable_cache", False)
-    return FoleyOptions(**kw)  # type: ignore[arg-type]
 
 
 def rms_db(x: np.ndarray) -> float:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from foley_factory import analysis, opts
 
-from captioning.events import ENVELOPE_RATE_HZ, Analysis, MediaInfo, SoundEvent, envelope_strokes
-from captioning.foley import FoleyOptions
+from captioning.events import ENVELOPE_RATE_HZ, SoundEvent, envelope_strokes
 from captioning.foley.score import plan, strokes
 from captioning.foley.tables import load_tables
 from captioning.vocabulary import load_vocabulary
@@ -52,8 +52,7 @@ def _knocks(envelope: list[float]) -> SoundEvent:
 
 
 def _onsets(event: SoundEvent) -> list[int]:
-    a = Analysis(media=MediaInfo(path="/media/knocks.mp4", duration=6.0, format="mp4"), events=(event,))
-    voices = plan(a, FoleyOptions(enable_cache=False), load_tables(), load_vocabulary())
+    voices = plan(analysis([event], 6.0), opts(), load_tables(), load_vocabulary())
     return sorted({v.start for v in voices if v.recipe.name == "impact_wood"})
 
 
@@ -75,8 +74,7 @@ def test_a_sustained_hit_sound_without_separate_strokes_repeats_on_the_recipe_be
 @pytest.mark.parametrize("quieter_db", [10.0, 20.0])
 def test_each_heard_stroke_keeps_its_own_level(quieter_db: float) -> None:
     event = _knocks(hits_envelope(3.0, {0.0: -20.0, 1.0: -20.0 - quieter_db}))
-    a = Analysis(media=MediaInfo(path="/media/knocks.mp4", duration=6.0, format="mp4"), events=(event,))
-    voices = [v for v in plan(a, FoleyOptions(enable_cache=False), load_tables(), load_vocabulary())
+    voices = [v for v in plan(analysis([event], 6.0), opts(), load_tables(), load_vocabulary())
               if v.recipe.name == "impact_wood"]
     first, second = voices[0].gain_db, voices[-1].gain_db
     assert first - second == pytest.approx(quieter_db, abs=6.0)  # the recipe's per-hit level jitter is 1.5 dB
