@@ -224,6 +224,32 @@ def focus_visible(page: Any) -> dict[str, Any]:
     return result
 
 
+def press_for_file_chooser(page: Any, key: str, timeout_s: float = 20.0) -> Any:
+    """Press ``key`` on the focused file input and return the file chooser it opens.
+
+    Not ``page.expect_file_chooser()`` around the press: adding the first listener turns Chromium's
+    chooser interception on fire-and-forget, so a key pressed at once can open the chooser before the
+    interception is on, and the event never comes (the race of puppeteer/puppeteer#6040). Here the
+    listener is added and a round trip made through the page before the key goes down.
+    """
+    opened: list[Any] = []
+
+    def on_chooser(chooser: Any) -> None:
+        opened.append(chooser)
+
+    page.on("filechooser", on_chooser)
+    try:
+        page.evaluate("document.activeElement.type")  # a round trip: interception is on by now
+        page.keyboard.press(key)
+        deadline = time.monotonic() + timeout_s
+        while not opened and time.monotonic() < deadline:
+            page.wait_for_timeout(50)
+    finally:
+        page.remove_listener("filechooser", on_chooser)
+    assert opened, f"pressing {key} on the focused file input opened no file chooser in {timeout_s:g} s"
+    return opened[0]
+
+
 def tab_to(page: Any, selector: str, limit: int = 40, *, back: bool = False) -> None:
     """Press Tab (Shift+Tab) until the focused element matches ``selector``; every stop shows its focus."""
     for _ in range(limit):
@@ -327,9 +353,7 @@ def test_keyboard_alone_runs_the_main_flow(page: Any, server: Server, clip: Path
     page.keyboard.press("Enter")
     page.wait_for_selector("#key-state:has-text('Key accepted')")
     tab_to(page, "#file")
-    with page.expect_file_chooser() as chooser:
-        page.keyboard.press("Space")
-    chooser.value.set_files(str(clip))
+    press_for_file_chooser(page, "Space").set_files(str(clip))
     tab_to(page, "#style")
     page.keyboard.press("End")  # BBC: the last style
     assert page.input_value("#style") == "bbc"
