@@ -37,6 +37,8 @@ from captioning.datafiles import csv_records, data_text
 
 Role = Literal["sound", "ambience", "music", "dialogue", "ignore"]
 ROLES: tuple[str, ...] = ("sound", "ambience", "music", "dialogue", "ignore")
+#: The label of a sound heard but not named (no vocabulary entry's AudioSet classes won): "[sudden noise]".
+GENERIC_LABEL = "sound"
 _COLUMNS: tuple[str, ...] = (
     "label", "category", "kind", "caption_abrupt", "caption_sustained", "caption_continues", "role",
     "specificity", "audioset", "haptic_intensity", "haptic_sharpness", "foley",

@@ -88,3 +88,22 @@ def test_a_short_sound_with_two_heard_knocks_plays_both() -> None:
 def test_a_single_hit_plays_once() -> None:
     event = _knocks(hits_envelope(0.6, {0.0: -20.0}))
     assert _onsets(event) == [SR]
+
+
+def _unnamed(source: str, material: str | None, kind: str = "abrupt") -> SoundEvent:
+    return SoundEvent(start=1.0, end=1.3, label="sound", caption="sudden noise", category="other", confidence=0.6,
+                      loudness=-25.0, kind=kind, source=source, material=material)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("material", "recipe"), [("metal", "impact_metal"), ("wood", "impact_wood"),
+                                                  (None, "impact_soft"), ("fabric", "impact_soft")])
+def test_an_unnamed_sound_that_sight_shows_as_a_hit_plays_as_a_hit_on_its_material(
+        material: str | None, recipe: str) -> None:
+    voices = plan(analysis([_unnamed("audio+visual", material)], 3.0), opts(), load_tables(), load_vocabulary())
+    assert voices and {v.recipe.name for v in voices if v.start == SR} >= {recipe}
+
+
+@pytest.mark.parametrize(("source", "kind"), [("audio", "abrupt"), ("audio+visual", "sustained")])
+def test_an_unnamed_sound_not_seen_as_a_hit_plays_nothing(source: str, kind: str) -> None:
+    """Heard only, it may be a beep or a voice: no recipe guesses it. Seen but continuous: no hit to play."""
+    assert plan(analysis([_unnamed(source, "metal", kind)], 3.0), opts(), load_tables(), load_vocabulary()) == []

@@ -31,7 +31,7 @@ from captioning.detection.segments import (
     running_level,
 )
 from captioning.events import ENVELOPE_RATE_HZ, SoundEvent, sort_events
-from captioning.vocabulary import Vocabulary, VocabularyEntry
+from captioning.vocabulary import GENERIC_LABEL, Vocabulary, VocabularyEntry
 
 _SPECIFICITY_WEIGHT = {1: 0.3, 2: 0.8, 3: 1.0}
 _UNMAPPED_WEIGHT = 0.5
@@ -175,7 +175,7 @@ class Labeller:
 def _entry_for(label: _Label, vocab: Vocabulary) -> VocabularyEntry | None:
     if label.entry is not None:
         return label.entry
-    return vocab.get("sound")
+    return vocab.get(GENERIC_LABEL)
 
 
 def detect_events(

@@ -3,7 +3,8 @@
 Rules (issue 11):
 
 * an event's recipe is its vocabulary entry's ``foley`` column; ``none`` (speech, music) and labels the
-  vocabulary does not know render nothing;
+  vocabulary does not know render nothing; a sound heard but not named that sight confirms as a hit plays as a
+  hit on its material (:func:`recipe_for`);
 * onset sample = ``round(start * sample_rate)``; with ``sync="second"`` the onset snaps to the nearest whole
   second first (the event keeps its length);
 * one-shot recipes play on the strokes heard in the event's envelope (:func:`strokes`: the onset, then every
@@ -30,12 +31,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from captioning.detection.fusion import material_hits
 from captioning.events import ENVELOPE_RATE_HZ, Analysis, SoundEvent, envelope_strokes
 from captioning.foley.options import FoleyOptions
 from captioning.foley.synth import Shape
 from captioning.foley.tables import Param, Profile, Recipe, Tables
-from captioning.vocabulary import Vocabulary
+from captioning.vocabulary import GENERIC_LABEL, Vocabulary
 
+#: What a sound heard but not named, that sight shows as a hit on an unknown material, plays as.
+SEEN_HIT_LABEL = "thud"
 #: An event at least this long is sustained for the purpose of repeating one-shots.
 SUSTAINED_S = 1.5
 #: Quietest relative level an event is rendered at (dB below the loudest).
@@ -124,11 +128,21 @@ def profile_shape(profile: Profile) -> Shape:
 
 
 def recipe_for(event: SoundEvent, vocabulary: Vocabulary, tables: Tables) -> Recipe | None:
-    """The recipe an event renders with, or None (``none``, or a label the vocabulary does not know)."""
+    """The recipe an event renders with, or None (``none``, or a label the vocabulary does not know).
+
+    A sound heard but not named (the generic :data:`GENERIC_LABEL`) that sight confirms as a hit
+    (``source == "audio+visual"``, abrupt) plays as a hit on its material: the label
+    ``captioning/data/material_hits.csv`` gives the material, :data:`SEEN_HIT_LABEL` when the material is
+    unknown or names no hit.
+    """
     entry = vocabulary.get(event.label)
     if entry is None:
         return None
-    return tables.recipes.get(entry.foley)
+    recipe = tables.recipes.get(entry.foley)
+    if recipe is None and entry.label == GENERIC_LABEL and event.source == "audio+visual" and event.kind == "abrupt":
+        hit = vocabulary.get(material_hits().get(event.material or "", "")) or vocabulary.get(SEEN_HIT_LABEL)
+        recipe = tables.recipes.get(hit.foley) if hit is not None else None
+    return recipe
 
 
 def onset_time(start_s: float, sync: str) -> float:
