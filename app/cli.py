@@ -42,6 +42,7 @@ def serve(
     import uvicorn
 
     from app.main import create_app
+    from app.protocol import head_deadline_protocol
 
     overrides: dict[str, Any] = {}
     if no_auth:
@@ -58,7 +59,7 @@ def serve(
             raise typer.Exit(EXIT_REFUSED)
     # log_config=None: uvicorn's own start-up/error lines go through our handler (JSON by default) too.
     uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower(),
-                access_log=False, log_config=None)
+                access_log=False, log_config=None, http=head_deadline_protocol(settings.request_head_timeout_s))
 
 
 def _settings_or_exit(overrides: dict[str, Any], data_dir: Path | None) -> Any:

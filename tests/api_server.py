@@ -50,6 +50,7 @@ class Server:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app", "--host", "127.0.0.1",
+             "--http", "app.protocol:HeadDeadlineH11Protocol",  # the protocol `soundcue serve` runs
              "--port", str(self.port), "--log-level", "warning"],
             env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
         )

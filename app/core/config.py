@@ -46,6 +46,8 @@ class Settings(BaseSettings):
         max_upload_bytes: upload (and URL download) size limit, enforced while streaming.
         upload_timeout_s: a request body (an upload) must arrive within this many seconds, or the request is
             answered 408 (a client trickling bytes cannot hold a connection and a staging file).
+        request_head_timeout_s: a request's line and headers must arrive within this many seconds of its first
+            byte, or the connection is closed (408 ``head-timeout``; app/protocol.py, ``soundcue serve`` only).
         max_duration_s: media longer than this is refused.
         max_video_pixels: video frames larger than this (width * height) are refused.
         sync_max_duration_s: duration limit of the synchronous ``POST /v1/captions`` endpoint.
@@ -94,6 +96,7 @@ class Settings(BaseSettings):
     max_queue_per_key: int = Field(default=50, ge=1)
     max_upload_bytes: int = Field(default=2 * 1024**3, ge=1024)
     upload_timeout_s: float = Field(default=3600.0, gt=0)
+    request_head_timeout_s: float = Field(default=20.0, gt=0, le=3600.0)
     max_duration_s: float = Field(default=4 * 3600.0, gt=0)
     max_video_pixels: int = Field(default=7680 * 4320, ge=1)
     sync_max_duration_s: float = Field(default=60.0, gt=0)
