@@ -404,6 +404,10 @@ def delete_job(job_id: str, owner: OwnerDep, state: StateDep) -> Response:
     return Response(status_code=204)
 
 
+#: The ``token`` query parameter of result URLs: the capability token of the job's ``share_url``.
+TokenQuery = Annotated[str | None, Query(max_length=100, description="Capability token from share_url.")]
+
+
 @router.head("/{job_id}/{name}", include_in_schema=False)
 @router.get(
     "/{job_id}/{name}",
@@ -426,9 +430,7 @@ def get_result(
     request: Request,
     owner: OptionalOwnerDep,
     state: StateDep,
-    token: Annotated[
-        str | None, Query(max_length=100, description="Capability token from share_url.")
-    ] = None,
+    token: TokenQuery = None,
 ) -> Response:
     """Results need the job's API key, or the ``token`` of the job's ``share_url`` (for players)."""
     return _result(job_id, name, request, owner, state, token)
@@ -453,9 +455,7 @@ def get_hls_result(
     request: Request,
     owner: OptionalOwnerDep,
     state: StateDep,
-    token: Annotated[
-        str | None, Query(max_length=100, description="Capability token from share_url.")
-    ] = None,
+    token: TokenQuery = None,
 ) -> Response:
     """The same rules as the other results. Fetched with a share link's ``token``, a playlist's relative URIs
     carry that token too, so a player given ``hls/master.m3u8?token=...`` (or ``captions.m3u8``) loads every
