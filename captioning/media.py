@@ -121,6 +121,9 @@ def probe(path: str | Path, *, audio_stream: int | None = None) -> MediaInfo:
                 streams = _with_first_timestamp(container, streams, chosen, origin)
             duration = _declared_end(container, origin)
             fmt = container.format.name
+            if _is_still_image(fmt):
+                codec = container.streams.video[0].codec_context.name if container.streams.video else fmt
+                raise MediaDecodeError(f"{p}: the file is a still image ({codec}), not audio or video")
     except av.FFmpegError as e:
         with p.open("rb") as f:
             why = sniff(f.read(SNIFF_BYTES))
@@ -139,6 +142,12 @@ def probe(path: str | Path, *, audio_stream: int | None = None) -> MediaInfo:
                                    f"declares {declared:.1f} s)")
     return MediaInfo(path=str(p), duration=float(duration), format=fmt, streams=streams,
                      size_bytes=os.path.getsize(p), audio_stream=chosen, start_time=origin)
+
+
+def _is_still_image(format_name: str) -> bool:
+    """Whether FFmpeg opened the file with one of its single-image demuxers (``png_pipe``, ``jpeg_pipe``, ...,
+    ``image2``): a picture holds no media time to analyse. Animated formats (``gif``, ``apng``, ``webp``) pass."""
+    return format_name.endswith("_pipe") or format_name in ("image2", "image2pipe", "ico")
 
 
 def _disposition(s: av.stream.Stream) -> tuple[str, ...]:

@@ -14,7 +14,7 @@ import pytest
 from media_factory import SR, Track, noise_floor, write_audio, write_media, write_video
 
 from captioning.captions.model import Cue, CueLine
-from captioning.errors import InvalidOptionsError, MediaDecodeError
+from captioning.errors import InvalidOptionsError, MediaDecodeError, MediaError
 from captioning.foley.remux import (
     CAPTIONS_LANGUAGE,
     FOLEY_LANGUAGE,
@@ -284,3 +284,25 @@ def test_read_audio_blocks_streams_the_file(tmp_path: Path) -> None:
     assert sum(s[0] for s in sizes) == SR * 5 and max(s[0] for s in sizes) < 2 * SR
     with pytest.raises(MediaDecodeError):
         read_audio_blocks(tmp_path / "missing.wav")
+
+
+def test_a_video_no_container_can_copy_is_refused_before_anything_is_written(tmp_path: Path,
+                                                                             foley_wav: Path) -> None:
+    """An animated GIF is video (its pictures are analysed), but no container here takes its GIF stream."""
+    src = tmp_path / "loop.gif"
+    with av.open(str(src), "w", format="gif") as out:
+        stream = out.add_stream("gif", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 32, 32, "rgb8"
+        for k in range(5):
+            frame = av.VideoFrame.from_ndarray(np.full((32, 32, 3), 40 * k, np.uint8), format="rgb24")
+            for packet in stream.encode(frame.reformat(format="rgb8")):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    assert probe(src).video is not None
+    with pytest.raises(MediaError, match="loop.gif: its gif stream cannot be copied .*--audio"):
+        video_container(src)
+    sr, channels, blocks = read_audio_blocks(foley_wav)
+    with pytest.raises(MediaError, match="gif stream"):
+        remux(src, tmp_path / "video.mkv", blocks, sample_rate=sr, channels=channels)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["loop.gif"]

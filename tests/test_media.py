@@ -76,3 +76,18 @@ def test_empty_file(tmp_path: Path) -> None:
     empty.write_bytes(b"")
     with pytest.raises(MediaDecodeError, match="empty.mp4: the file is empty"):
         probe(empty)
+
+
+@pytest.mark.parametrize("name", ["photo.png", "photo.jpg", "photo.mp4"])
+def test_a_still_image_is_refused_as_not_media(tmp_path: Path, name: str) -> None:
+    """FFmpeg opens a picture (as ``png_pipe``, ``jpeg_pipe``): it holds no media time, and soundcue says so
+    rather than writing empty results (``photo.mp4`` is a PNG under a video's name)."""
+    import cv2
+
+    picture = (np.arange(48 * 64 * 3) % 251).astype(np.uint8).reshape(48, 64, 3)
+    ok, data = cv2.imencode(".jpg" if name.endswith(".jpg") else ".png", picture)
+    assert ok
+    path = tmp_path / name
+    path.write_bytes(data.tobytes())
+    with pytest.raises(MediaDecodeError, match=rf"{name}: the file is a still image \((png|mjpeg)\), not audio"):
+        probe(path)

@@ -137,6 +137,11 @@ def _plan(container: av.container.InputContainer, name: str, replace_audio: bool
         choice = "webm"
     else:
         choice = "matroska"
+    misfits = sorted({_codec(s) for s in copied if not _fits(choice, [s])})
+    if misfits:  # Matroska takes nearly every codec; what it refuses (GIF, raw images) no container here takes
+        raise MediaError(f"{name}: its {' and '.join(misfits)} stream cannot be copied into a video file with the "
+                         "Foley track (MP4, Matroska or WebM); ask for the Foley audio track alone (--audio, or "
+                         "the output 'audio')")
     subtitles = tuple(s for s in container.streams.subtitles if _fits(choice, [s]))
     return _Plan(choice, video, audio, subtitles)
 
@@ -150,7 +155,8 @@ def video_container(source: Path, *, name: str | None = None, replace_audio: boo
     without one, a Matroska file whose streams WebM allows (VP8/VP9/AV1, Opus/Vorbis) stays WebM.
 
     Raises:
-        MediaError: ``source`` cannot be opened as media.
+        MediaError: ``source`` cannot be opened as media, or a stream to copy fits none of the three
+            containers (an animated GIF's video).
         InvalidOptionsError: ``source`` has no video stream (an audio file has nothing to remux into).
     """
     with _open(source) as container:
