@@ -52,14 +52,40 @@ def serve(
     settings = _settings_or_exit(overrides, data_dir)
     if settings.no_auth and host not in ("127.0.0.1", "localhost", "::1"):
         typer.echo(f"soundcue: warning: --no-auth on {host}: anyone who can reach it can use it", err=True)
-    if settings.backend == "distributed":
+    problem = _cannot_listen(host, port)
+    if problem is None and settings.backend == "distributed":
         problem = _distributed_unreachable(settings)
-        if problem:
-            _err(problem)
-            raise typer.Exit(EXIT_REFUSED)
+    if problem:
+        _err(problem)
+        raise typer.Exit(EXIT_REFUSED)
     # log_config=None: uvicorn's own start-up/error lines go through our handler (JSON by default) too.
     uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower(),
                 access_log=False, log_config=None, http=head_deadline_protocol(settings.request_head_timeout_s))
+
+
+def _cannot_listen(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be listened on (the port taken, an address not of this machine), or None.
+
+    Tried with a socket bound and closed at once (with SO_REUSEADDR, as uvicorn binds), so a taken port is one
+    error line before anything starts, not a log line after the service said it was ready.
+    """
+    import errno
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as e:
+        return f"--host {host}: {e.strerror}"
+    with socket.socket(family, kind, proto) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(address)
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                return f"port {port} on {host} is in use (another server?); choose a free one with --port"
+            return f"cannot listen on {host}:{port}: {e.strerror}"
+    return None
 
 
 def _settings_or_exit(overrides: dict[str, Any], data_dir: Path | None) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import time
@@ -91,6 +92,18 @@ def test_cli_submit_reports_refusals_in_one_line(server: Server, knocks_wav: Pat
     assert r.stderr.count("\n") == 1 and "outputs" in r.stderr and "Traceback" not in r.stderr
     r = soundcue("submit", "http://127.0.0.1:1/x.mp4", "--server", server.url, "--api-key", KEY_A)
     assert r.returncode == 2 and "refused" in r.stderr.lower()
+
+
+def test_cli_serve_on_a_taken_port_is_one_clear_error(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = soundcue("serve", "--port", str(port), "--no-auth", "--data-dir", str(tmp_path / "d"), timeout=60)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr == f"soundcue: error: port {port} on 127.0.0.1 is in use (another server?); choose a free one " \
+        "with --port\n"
+    assert not (tmp_path / "d").exists()  # nothing started, nothing made
 
 
 def test_cli_serve_refuses_without_keys_and_runs_with_no_auth(tmp_path: Path) -> None:
