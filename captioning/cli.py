@@ -233,7 +233,8 @@ def caption(
                                                                "target_met", "shortfall")}
                 foley_line = f"; Foley {_foley_level(report)}"
             if not quiet and not as_json:
-                typer.echo(f"{path}: {len(analysis.events)} events -> {final}/ ({', '.join(sorted(files))})"
+                n = len(analysis.events)
+                typer.echo(f"{path}: {n} event{'' if n == 1 else 's'} -> {final}/ ({', '.join(sorted(files))})"
                            f"{foley_line}")
                 if out_opts.captions is not None and out_opts.captions.hls:
                     typer.echo(f"{path}: HLS subtitles, for a master playlist in {final}/: "
@@ -288,7 +289,8 @@ def _build_families(values: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
                 try:
                     families[family](**{name: value})
                 except InvalidOptionsError as alone:
-                    raise InvalidOptionsError(f"{spec.flag.split('/')[0]} {value}: {alone}") from e
+                    if str(alone) == str(e):  # this value's own check, not a rule between several flags
+                        raise InvalidOptionsError(f"{spec.flag.split('/')[0]} {value}: {alone}") from e
         raise
 
 

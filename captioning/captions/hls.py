@@ -29,6 +29,7 @@ from captioning.captions.model import Cue
 from captioning.captions.options import CaptionOptions
 from captioning.errors import InvalidOptionsError
 from captioning.events import MediaInfo
+from captioning.paths import input_problem
 
 log = logging.getLogger("captioning")
 
@@ -144,6 +145,9 @@ def _local(base: Path, uri: str) -> Path:
 
 
 def _read(path: Path, byterange: tuple[int, int] | None) -> bytes:
+    problem = input_problem(path, "media segment")
+    if problem is not None:
+        raise InvalidOptionsError(f"the video rendition's segment {path}: {problem}")
     try:
         with path.open("rb") as f:
             if byterange is None:
@@ -314,6 +318,9 @@ def read_video_rendition(playlist: Path) -> VideoRendition:
         The playlist is missing, a master playlist, encrypted or lists no segment, or its first segment
         holds no video that can be read.
     """
+    problem = input_problem(playlist, "video playlist (.m3u8)")
+    if problem is not None:
+        raise InvalidOptionsError(f"the video playlist {playlist}: {problem}")
     try:
         text = playlist.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as e:

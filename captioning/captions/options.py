@@ -113,10 +113,11 @@ class CaptionOptions:
             raise InvalidOptionsError(f"hls_mpegts must be 0..2**33-1 (90 kHz ticks), got {self.hls_mpegts}")
         playlist = self.hls_video_playlist is not None or self.hls_video_playlist_url is not None
         if self.hls_mpegts is not None and playlist:
-            raise InvalidOptionsError("give hls_mpegts or hls_video_playlist(_url), not both: the playlist sets the "
-                                      "value")
+            raise InvalidOptionsError("give hls_mpegts (--hls-mpegts) or hls_video_playlist(_url) "
+                                      "(--hls-video-playlist), not both: the playlist sets the value")
         if not self.hls and (self.hls_mpegts is not None or playlist):
-            raise InvalidOptionsError("hls_mpegts and hls_video_playlist(_url) apply to HLS output: set hls as well")
+            raise InvalidOptionsError("hls_mpegts (--hls-mpegts) and hls_video_playlist(_url) (--hls-video-playlist) "
+                                      "apply to HLS output: set hls (--hls) as well")
         if self.hls_video_playlist_url is not None and not self.hls_video_playlist_url.lower().startswith(
                 ("http://", "https://")):
             raise InvalidOptionsError(f"hls_video_playlist_url must be an http(s) URL, got "

@@ -114,6 +114,7 @@ def detect_format(text: str, name: str = "") -> CaptionFormat:
     if body.startswith("WEBVTT"):
         return "vtt"
     where = name or "text"
+    empty = "" if body.strip() else " (the file is empty)"
     head = body.lstrip()[:200].lower()
     if head.startswith("[script info]"):
         raise CaptionFormatError(f"{where}: not a WebVTT or SRT caption file but SSA/ASS; convert it to SRT or WebVTT "
@@ -124,10 +125,10 @@ def detect_format(text: str, name: str = "") -> CaptionFormat:
     suffix = Path(name).suffix.lower()
     if suffix == ".vtt":
         hint = " (its cues look like SRT: rename it .srt)" if _SRT_TIMING.search(body) else ""
-        raise CaptionFormatError(f"{name}: not a WebVTT file: it must start with WEBVTT{hint}")
+        raise CaptionFormatError(f"{name}: not a WebVTT file: it must start with WEBVTT{hint or empty}")
     if suffix == ".srt" or _SRT_TIMING.search(body):
         return "srt"
-    raise CaptionFormatError(f"{where}: not a WebVTT or SRT caption file")
+    raise CaptionFormatError(f"{where}: not a WebVTT or SRT caption file{empty}")
 
 
 # ------------------------------------------------------------------------------------------------ blocks
