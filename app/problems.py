@@ -18,17 +18,13 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.backends.base import StoreUnavailable
+from app.job_errors import TYPE_PREFIX as TYPE_PREFIX  # tag URIs, defined where the job stores can use them
+from app.job_errors import problem_type as problem_type
 from captioning import errors
 
 log = logging.getLogger("soundcue.api")
 
 PROBLEM_JSON = "application/problem+json"
-#: Problem type URIs are tag URIs (RFC 4151): stable identifiers, documented in docs/api.md.
-TYPE_PREFIX = "tag:soundcue,2025:problem:"
-
-
-def problem_type(slug: str) -> str:
-    return TYPE_PREFIX + slug
 
 
 class ApiProblem(Exception):

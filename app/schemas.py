@@ -11,11 +11,13 @@ the declarations. The HunyuanVideo-Foley-compatible request (:class:`FoleyGenera
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from app.job_errors import read_job_error
 from captioning.errors import InvalidOptionsError
 from captioning.foley.options import (
     LOUDNESS_RANGE_LUFS,
@@ -290,12 +292,19 @@ class ProblemDetail(BaseModel):
 
 
 class JobError(BaseModel):
-    """Why a job failed (same members as a problem document)."""
+    """Why a job failed or was canceled: the members of a problem document (docs/api.md, Errors)."""
 
-    type: str
+    type: str = Field(description="A tag:soundcue,2025:problem: URI, e.g. ...:problem:canceled.")
     title: str
-    detail: str
-    status: int | None = Field(default=None, description="The HTTP status this error maps to.")
+    status: int = Field(description="The HTTP status the same problem has as a response (canceled: 409).")
+    detail: str = Field(description="What went wrong and what to do about it.")
+    instance: str | None = Field(default=None, description="The job's URL (its links.self).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _documented_shape(cls, data: Any) -> Any:
+        """Errors kept by earlier versions (``"type": "canceled"``, no ``status``) read in today's shape."""
+        return read_job_error(data) if isinstance(data, Mapping) else data
 
 
 class JobSource(BaseModel):

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.job_errors import canceled_error, worker_lost_error
+
 FINISHED = ("succeeded", "failed", "canceled")
 
 _SCHEMA = """
@@ -70,16 +72,6 @@ CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NU
 
 
 _BUMP = "INSERT INTO counters (name, value) VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1"
-
-
-def worker_lost_problem(reason: str, attempts: int) -> dict[str, str]:
-    """The job's error when its worker was lost on every one of its ``attempts`` (both job stores use it)."""
-    return {
-        "type": "tag:soundcue,2025:problem:worker-lost",
-        "title": "Job could not be completed",
-        "detail": f"{reason} on each of {attempts} attempts; the input may be too large or trigger a crash. "
-                  "Try a shorter or re-encoded file.",
-    }
 
 
 class IdempotencyConflict(Exception):
@@ -290,7 +282,7 @@ class JobStore:
                     now,
                     now,
                     now + self.retention_s,
-                    json.dumps({"type": "canceled", "title": "Canceled", "detail": "The job was canceled."}),
+                    json.dumps(canceled_error(job_id)),
                     job_id,
                 ),
             )
@@ -447,7 +439,7 @@ class JobStore:
                     )
                     out.append((r["id"], "queued"))
                 else:
-                    error = worker_lost_problem(reason, r["attempts"])
+                    error = worker_lost_error(reason, r["attempts"])
                     db.execute(
                         "UPDATE jobs SET status = 'failed', stage = 'failed', lease = NULL, error = ?,"
                         " finished_at = ?, updated_at = ?, expires_at = ? WHERE id = ?",

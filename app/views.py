@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from app.job_errors import read_job_error
 from app.schemas import JobError, JobOptions, JobPublic, JobSource, ResultFile, StageLog
 from app.store import JobRow
 
@@ -62,7 +63,7 @@ def job_public(row: JobRow, base: str = "") -> JobPublic:
         source=JobSource(**row.source),
         options=options,
         webhook_url=row.webhook_url,
-        error=JobError(**row.error) if row.error else None,
+        error=JobError.model_validate(read_job_error(row.error, self_link)) if row.error else None,
         results=results,
         links=links,
         log=log,

@@ -34,6 +34,7 @@ from typing import Any
 from app.backends.base import JobRepository
 from app.backends.base import options_hash as options_hash  # moved there (the routes' import); kept here
 from app.core.config import Settings
+from app.job_errors import job_error, job_timeout_error
 from app.problems import ApiProblem, problem_for_exception
 from app.schemas import JobOptions
 from app.store import JobRow, JobStore
@@ -298,12 +299,7 @@ def run_job(store: JobRepository, settings: Settings, job: JobRow, lease: str, a
         else:
             log.info("job failed: %s", problem.detail, extra=extra)
         detail = problem.detail.replace(str(input_path), str(display)).replace(str(directory), "")
-        error = {
-            "type": problem.to_dict()["type"],
-            "title": problem.title,
-            "detail": detail,
-            "status": problem.status,
-        }
+        error = job_error(problem.slug, problem.title, problem.status, detail)
         progress.close_stage()
         if store.fail(job.id, lease, error, progress.log):
             input_path.unlink(missing_ok=True)
@@ -493,13 +489,7 @@ class WorkerPool:
             (job_dir(self.settings, job_id) / "input").unlink(missing_ok=True)
         # Jobs past the time limit.
         for job_id, lease in self.store.overdue(self.settings.job_timeout_s):
-            error = {
-                "type": "tag:soundcue,2025:problem:job-timeout",
-                "title": "Job took too long",
-                "detail": f"the job ran longer than the limit of {self.settings.job_timeout_s:.0f} s; "
-                "try a shorter file",
-            }
-            self.store.fail(job_id, lease, error)
+            self.store.fail(job_id, lease, job_timeout_error(self.settings.job_timeout_s))
             slot = by_lease.get(lease)
             if slot is not None:
                 self._kill(slot, f"job {job_id} timed out")

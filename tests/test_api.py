@@ -309,7 +309,8 @@ def test_non_media_upload_is_415(http: httpx.Client, not_media: Path) -> None:
 def test_media_without_audio_fails_with_a_reason(http: httpx.Client, video_only_mp4: Path) -> None:
     job = wait_job(http, upload(http, video_only_mp4).json()["id"])
     assert job["status"] == "failed"
-    assert job["error"]["type"].endswith("no-audio-stream") and job["error"]["status"] == 422
+    assert job["error"]["type"] == "tag:soundcue,2025:problem:no-audio-stream" and job["error"]["status"] == 422
+    assert job["error"]["title"] == "Media has no audio stream" and job["error"]["instance"] == f"/v1/jobs/{job['id']}"
     assert "video_only.mp4" in job["error"]["detail"] and "/jobs/" not in job["error"]["detail"]
     assert_problem(http.get(f"/v1/jobs/{job['id']}/captions.vtt"), 404, "no-results")
 

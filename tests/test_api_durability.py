@@ -79,7 +79,8 @@ def test_worker_crash_requeues_then_fails_after_max_attempts(data_dir: Path, kno
                     time.sleep(0.05)
             job = wait_job(http, job_id)
             assert job["status"] == "failed"
-            assert job["error"]["type"].endswith("worker-lost")
+            assert job["error"]["type"] == "tag:soundcue,2025:problem:worker-lost"
+            assert job["error"]["status"] == 500 and job["error"]["instance"] == f"/v1/jobs/{job_id}"
             assert "2 attempts" in job["error"]["detail"] and "exit code -9" in job["error"]["detail"]
             # The API stayed up, a new worker took over, and it still runs jobs.
             assert wait_job(http, submit(http, knocks_wav))["status"] == "succeeded"
@@ -105,10 +106,18 @@ def test_cancel_running_job_and_queue_limits(data_dir: Path, knocks_wav: Path) -
 
             canceled = http.delete(f"/v1/jobs/{running}")
             assert canceled.status_code == 202 and canceled.json()["status"] == "canceled"
+            # a canceled job's error is a problem like any other (docs/api.md, Errors: 409 canceled)
+            assert canceled.json()["error"] == {
+                "type": "tag:soundcue,2025:problem:canceled", "title": "Job canceled", "status": 409,
+                "detail": f"the job was canceled (DELETE /v1/jobs/{running}) before it finished; it has no results",
+                "instance": f"/v1/jobs/{running}"}
             assert http.delete(f"/v1/jobs/{queued}").json()["status"] == "canceled"
             time.sleep(SLOW_S + 1)  # long enough for the canceled job to have finished had it kept running
             job = http.get(f"/v1/jobs/{running}").json()
             assert job["status"] == "canceled" and job["results"] == []
+            assert job["error"] == canceled.json()["error"]
+            queued_error = http.get(f"/v1/jobs/{queued}").json()["error"]
+            assert queued_error["type"].endswith(":canceled") and queued_error["status"] == 409
             assert not (server.data_dir / "jobs" / running / "results").exists()
             assert http.delete(f"/v1/jobs/{running}").status_code == 204
             # The worker that was stopped for the cancel was replaced and takes jobs again.

@@ -4,6 +4,8 @@ the job store's lease rules, retention and the error mapping."""
 from __future__ import annotations
 
 import ipaddress
+import json
+import sqlite3
 import time
 from pathlib import Path
 
@@ -11,9 +13,11 @@ import pytest
 
 from app.core.config import ConfigError, load_settings
 from app.fetch import AddressPolicy, UrlRefused, check_url
+from app.job_errors import canceled_error
 from app.problems import problem_for_exception
 from app.schemas import JobOptions
 from app.store import IdempotencyConflict, JobStore, NewJob
+from app.views import job_public
 from app.webhooks import WebhookVerificationError, decode_secret, encode_secret, owner_secret, sign, verify
 from app.worker import WorkerPool, options_hash
 from captioning import errors
@@ -158,9 +162,32 @@ def test_store_leases_guard_every_worker_write(tmp_path: Path) -> None:
     # A canceled job cannot be completed by its worker.
     job2, _ = store.create(_new())
     store.claim("lease-3")
-    assert store.cancel(job2.id).status == "canceled"  # type: ignore[union-attr]
+    canceled = store.cancel(job2.id)
+    assert canceled is not None and canceled.status == "canceled" and canceled.error == canceled_error(job2.id)
+    assert canceled.error["type"] == "tag:soundcue,2025:problem:canceled" and canceled.error["status"] == 409
     assert not store.succeed(job2.id, "lease-3", [{"name": "x"}], [])
     assert store.stale_leases() == [(job2.id, "lease-3")]
+
+
+@pytest.mark.parametrize("stored, status", [
+    ({"type": "canceled", "title": "Canceled", "detail": "The job was canceled.", "status": None}, 409),
+    ({"type": "tag:soundcue,2025:problem:worker-lost", "title": "Job could not be completed", "detail": "lost"}, 500),
+    ({"type": "tag:soundcue,2025:problem:job-timeout", "title": "Job took too long", "detail": "slow"}, 500),
+    ({"type": "tag:soundcue,2025:problem:media-decode", "title": "t", "detail": "d", "status": 422}, 422),
+])
+def test_job_errors_kept_by_earlier_versions_read_in_the_documented_shape(
+        tmp_path: Path, stored: dict[str, object], status: int) -> None:
+    """Rows written before every job error was a full problem (bare "canceled", no status) still read."""
+    store = JobStore(tmp_path / "jobs.db")
+    job, _ = store.create(_new())
+    with sqlite3.connect(store.path) as db:
+        db.execute("UPDATE jobs SET status = 'failed', error = ? WHERE id = ?", (json.dumps(stored), job.id))
+    row = store.get(job.id)
+    assert row is not None
+    error = job_public(row, "https://captions.example.org").model_dump(mode="json")["error"]
+    slug = str(stored["type"]).rsplit(":", 1)[-1]
+    assert error == {"type": f"tag:soundcue,2025:problem:{slug}", "title": stored["title"], "status": status,
+                     "detail": stored["detail"], "instance": f"https://captions.example.org/v1/jobs/{job.id}"}
 
 
 def test_retention_deletes_expired_jobs_and_files(tmp_path: Path) -> None:

@@ -8,13 +8,15 @@ import secrets
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from app.backends.base import StoreUnavailable
 from app.backends.postgres import PostgresJobStore
-from app.store import IdempotencyConflict, NewJob
+from app.job_errors import canceled_error
+from app.store import IdempotencyConflict, JobStore, NewJob
 
 
 @pytest.fixture()
@@ -110,6 +112,29 @@ def test_cancel_keeps_the_lease_until_the_worker_has_stopped(store: PostgresJobS
     store.clear_lease(row.id)
     assert store.expired(now=(canceled.expires_at or 0) + 1) == [row.id]
     assert store.delete(row.id) and store.get(row.id) is None
+
+
+def test_both_job_stores_keep_the_same_job_errors(store: PostgresJobStore, tmp_path: Path) -> None:
+    """A canceled and a worker-lost job have the same error, member for member, in PostgreSQL and SQLite."""
+    lite = JobStore(tmp_path / "jobs.db", retention_s=60)
+    kept: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    for repo in (store, lite):
+        doomed, _ = repo.create(new())
+        waiting, _ = repo.create(new())
+        canceled = repo.cancel(waiting.id)
+        if isinstance(repo, PostgresJobStore):
+            assert repo.claim_job(doomed.id, "w") is not None
+        else:
+            assert repo.claim("w") is not None
+        assert repo.release("w", "the worker died", max_attempts=1) == [(doomed.id, "failed")]
+        failed = repo.get(doomed.id)
+        assert canceled is not None and canceled.error is not None and failed is not None and failed.error is not None
+        kept.append(({**canceled.error, "detail": canceled.error["detail"].replace(waiting.id, "ID")}, failed.error))
+    assert kept[0] == kept[1]
+    canceled_, lost = kept[0]
+    assert canceled_ == canceled_error("ID") and canceled_["type"] == "tag:soundcue,2025:problem:canceled"
+    assert (lost["type"], lost["title"], lost["status"]) == (
+        "tag:soundcue,2025:problem:worker-lost", "Job could not be completed", 500)
 
 
 def test_heartbeats_tell_live_workers_from_lost_ones(store: PostgresJobStore) -> None:

@@ -214,6 +214,18 @@ def test_a_task_that_fails_says_why(http: httpx.Client, public_host: str) -> Non
     assert task["error"]["code"] in ("not-media", "media-decode") and "notes.mp4" in task["error"]["message"]
 
 
+def test_status_of_a_job_without_the_audio_output_says_so(server: Server, http: httpx.Client,
+                                                          knocks_mp4: Path) -> None:
+    """A task_id may be any job of the key: one made by /v1/jobs without ``audio`` is finished, with no track."""
+    job = wait_job(http, upload(http, knocks_mp4, {"outputs": ["vtt"]}).json()["id"])
+    assert job["status"] == "succeeded", job
+    task = http.get("/v1/video/foley/status", params={"task_id": job["id"]}).json()
+    assert task["status"] == "failed" and task["result"] is None and task["progress"] == 100, task
+    assert task["error"]["code"] == "no-audio"  # documented in docs/api.md with the compatible API
+    message = task["error"]["message"]
+    assert "{id}" not in message and f"{server.url}/v1/jobs/{job['id']}" in message, message  # absolute, filled in
+
+
 # -- the job API ---------------------------------------------------------------------------------------
 
 

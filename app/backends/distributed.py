@@ -31,6 +31,7 @@ from dramatiq.middleware import Retries
 from app.backends.postgres import PostgresJobStore
 from app.backends.volume import VolumeResults
 from app.core.config import Settings
+from app.job_errors import job_timeout_error
 
 log = logging.getLogger("soundcue.distributed")
 
@@ -160,12 +161,7 @@ class Maintenance:
                     if status == "queued":
                         self.queue.enqueue(job_id)
         for job_id, lease in store.overdue(s.job_timeout_s):
-            error = {
-                "type": "tag:soundcue,2025:problem:job-timeout",
-                "title": "Job took too long",
-                "detail": f"the job ran longer than the limit of {s.job_timeout_s:.0f} s; try a shorter file",
-            }
-            store.fail(job_id, lease, error)
+            store.fail(job_id, lease, job_timeout_error(s.job_timeout_s))
         try:
             empty = self.queue.pending() == 0
         except redis.RedisError as e:  # nothing to send with anyway; the other steps go on

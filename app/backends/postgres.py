@@ -29,7 +29,8 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from app.backends.base import StoreUnavailable
-from app.store import IdempotencyConflict, JobRow, NewJob, new_job_id, worker_lost_problem
+from app.job_errors import canceled_error, worker_lost_error
+from app.store import IdempotencyConflict, JobRow, NewJob, new_job_id
 
 #: A webhook delivery taken by a dispatcher is hidden from the others this long (seconds): longer than one
 #: delivery attempt (``webhook_timeout_s``), after which a dispatcher that died mid-delivery is retried.
@@ -271,7 +272,7 @@ class PostgresJobStore:
     def cancel(self, job_id: str) -> JobRow | None:
         """Mark a queued or running job canceled; its worker notices at its next progress write."""
         now = time.time()
-        error = {"type": "canceled", "title": "Canceled", "detail": "The job was canceled."}
+        error = canceled_error(job_id)
         with self._db(tx=True) as db:
             r = db.execute(
                 "UPDATE jobs SET status = 'canceled', finished_at = %s, updated_at = %s, expires_at = %s,"
@@ -389,7 +390,7 @@ class PostgresJobStore:
                     )
                     out.append((r["id"], "queued"))
                 else:
-                    error = worker_lost_problem(reason, r["attempts"])
+                    error = worker_lost_error(reason, r["attempts"])
                     db.execute(
                         "UPDATE jobs SET status = 'failed', stage = 'failed', lease = NULL, error = %s,"
                         " finished_at = %s, updated_at = %s, expires_at = %s WHERE id = %s",

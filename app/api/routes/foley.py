@@ -3,7 +3,8 @@
 A client written for that API works here by changing its base URL and key: ``POST /v1/video/foley/generate``
 takes its JSON body (``video_url``, ``output``, ``effects``, ``options``) and answers 202 with a ``task_id``;
 ``GET /v1/video/foley/status?task_id=...`` answers ``status`` (processing, completed, failed), ``progress``
-(0-100) and, when completed, ``result.audio_url`` and ``result.duration_seconds`` (or ``error``). Each task is a
+(0-100) and, when completed, ``result.audio_url`` and ``result.duration_seconds`` (or ``error``; ``no-audio``, at
+progress 100, for a finished job of ``/v1/jobs`` made without the audio output). Each task is a
 soundcue job making the ``audio`` output (:meth:`app.schemas.FoleyGenerate.to_job`), with the same keys, limits,
 isolation (a task is visible only to the key that made it) and problem+json errors as ``/v1/jobs``.
 """
@@ -53,19 +54,20 @@ def task_view(row: JobRow, base: str) -> FoleyTask:
         assert foley is not None
         result = FoleyResult(audio_url=audio.share_url, duration_seconds=audio.duration_s or 0.0,
                              format=foley.audio_format, sample_rate=foley.sample_rate, channels=foley.channels)
-    elif status == "completed":  # a job made by /v1/jobs without the audio output
-        status = "failed"
     error = None
-    if status == "failed":
+    if status == "completed" and result is None:
+        # a job made by /v1/jobs without the audio output: finished, but there is no track to give
+        status = "failed"
+        error = FoleyTaskError(code="no-audio", message=f"the job {row.id} finished but was not made with the audio "
+                                                        f"output, so it has no Foley track; see {job.links['self']}")
+    elif status == "failed":
         if job.error is not None:
             error = FoleyTaskError(code=job.error.type.removeprefix(TYPE_PREFIX), message=job.error.detail)
-        elif row.status == "canceled":
-            error = FoleyTaskError(code="canceled", message="the task was canceled (DELETE /v1/jobs/{id})")
-        else:
-            error = FoleyTaskError(code="no-audio", message="this job was not made with the audio output; "
-                                                            "see /v1/jobs/{id} for its results")
+        else:  # the stores write an error with every failed or canceled job; this is a fallback
+            error = FoleyTaskError(code="canceled" if row.status == "canceled" else "internal",
+                                   message=f"the task {row.status}; see {job.links['self']}")
     return FoleyTask(task_id=row.id, status=status,  # type: ignore[arg-type]
-                     progress=100 if status == "completed" else min(99, int(row.progress * 100)),
+                     progress=100 if row.status == "succeeded" else min(99, int(row.progress * 100)),
                      created_at=job.created_at, status_url=_status_url(base, row.id), result=result, error=error,
                      detailed_log=job.log)
 
