@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -119,6 +119,9 @@ def write_outputs(analysis: Analysis, out_dir: Path, options: OutputOptions | No
         from captioning.captions import write_captions
 
         written += write_captions(analysis, out_dir, options.captions, hls_video=hls_video)
+    # the cues of captions.vtt (drawn on the timeline) and of the remuxed video's subtitle stream, built once
+    sound_cues, video_cues = (caption_cues(analysis, options.captions) if {"timeline", "video"} & options.outputs
+                              else ((), ()))
     haptic_track = None
     if "haptics" in options.outputs or "timeline" in options.outputs:
         from captioning.haptics import render_haptics, write_haptics
@@ -129,10 +132,10 @@ def write_outputs(analysis: Analysis, out_dir: Path, options: OutputOptions | No
     if "timeline" in options.outputs:
         from captioning.timeline import plot_timeline
 
-        written.append(plot_timeline(analysis, out_dir / "timeline.png", haptics=haptic_track))
+        written.append(plot_timeline(analysis, out_dir / "timeline.png", haptics=haptic_track, cues=sound_cues))
     if "audio" in options.outputs or remux_from is not None:
         written += _write_foley_outputs(analysis, out_dir, options, remux_from, hook or no_progress,
-                                        on_foley_report)
+                                        on_foley_report, video_cues)
     return _by_name(written, out_dir)
 
 
@@ -149,9 +152,11 @@ def _remux_source(analysis: Analysis, source: Path | None, replace_audio: bool) 
 
 def _write_foley_outputs(analysis: Analysis, out_dir: Path, options: OutputOptions,
                          remux_from: tuple[Path, str] | None, hook: ProgressHook,
-                         on_report: Callable[[FoleyReport], None] | None = None) -> list[Path]:
+                         on_report: Callable[[FoleyReport], None] | None = None,
+                         cues: Sequence[Cue] = ()) -> list[Path]:
     """The "audio" output and the "video" output from one render: with both, each block of the track is
-    encoded into the audio file as the remux takes it."""
+    encoded into the audio file as the remux takes it. ``cues``: the video's subtitle stream
+    (:func:`subtitle_cues`)."""
     from captioning.foley.encode import Encoder, atomic_path
     from captioning.foley.options import FoleyOptions
     from captioning.foley.remux import SUFFIXES, RemuxOptions, remux
@@ -174,7 +179,6 @@ def _write_foley_outputs(analysis: Analysis, out_dir: Path, options: OutputOptio
     source, container = remux_from
     video = out_dir / f"video{SUFFIXES[container]}"
     remux_options = options.remux or RemuxOptions()
-    cues = subtitle_cues(analysis, options.captions)
     with contextlib.ExitStack() as stack:
         rendering = cast(Generator[np.ndarray, None, None], foley_blocks(analysis, foley, progress=rendered,
                                                                              on_report=on_report))
@@ -196,16 +200,26 @@ def _teed(blocks: Iterable[np.ndarray], sink: Callable[[np.ndarray], None]) -> I
         yield block
 
 
-def subtitle_cues(analysis: Analysis, options: CaptionOptions | None = None) -> tuple[Cue, ...]:
-    """The cues the remuxed video carries as its subtitle stream: the sound captions of captions.vtt, merged
-    with the dialogue (as captions.sdh.vtt) when ``options.dialogue`` is given."""
+def caption_cues(analysis: Analysis,
+                 options: CaptionOptions | None = None) -> tuple[tuple[Cue, ...], tuple[Cue, ...]]:
+    """The cues of captions.vtt (the sound captions), and those the remuxed video carries as its subtitle
+    stream (:func:`subtitle_cues`), as :func:`~captioning.captions.write_captions` builds them: none ends
+    after the media does."""
     from captioning.captions import CaptionOptions, build_cues, merge_dialogue
     from captioning.captions.merge import read_dialogue
 
     options = (options or CaptionOptions()).for_media(analysis.media)
     dialogue = list(read_dialogue(options.dialogue).cues) if options.dialogue is not None else []
     track = build_cues(analysis, options, dialogue=dialogue)
-    return tuple(merge_dialogue(dialogue, track.cues, options)) if dialogue else track.cues
+    if not dialogue:
+        return track.cues, track.cues
+    return track.cues, tuple(merge_dialogue(dialogue, track.cues, options, media_duration=analysis.media.duration))
+
+
+def subtitle_cues(analysis: Analysis, options: CaptionOptions | None = None) -> tuple[Cue, ...]:
+    """The cues the remuxed video carries as its subtitle stream: the sound captions of captions.vtt, merged
+    with the dialogue (as captions.sdh.vtt) when ``options.dialogue`` is given."""
+    return caption_cues(analysis, options)[1]
 
 
 def _by_name(paths: Iterable[Path], out_dir: Path) -> dict[str, Path]:

@@ -1,4 +1,4 @@
-"""A timeline picture of one analysis: events, captions and haptic intensity against media time.
+"""A timeline picture of one analysis: events, caption cues and haptic intensity against media time.
 
 For a person checking a job's result at a glance (``timeline.png``). Drawn with matplotlib's
 object-oriented API on the Agg canvas: no pyplot global state, no display needed, safe in worker threads.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,12 +20,13 @@ from captioning.events import Analysis
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
+    from captioning.captions.model import Cue
     from captioning.haptics.model import HapticTrack
 
 #: Figure size in inches and resolution (dots per inch): 1500 x 750 pixels.
 FIG_SIZE_IN = (15.0, 7.5)
 DPI = 100
-#: Captions written on the plot at most (the rest are drawn as spans only).
+#: Caption cues whose text is written on the plot at most (the rest are drawn as spans only).
 MAX_CAPTION_TEXTS = 120
 #: Haptic intensity is drawn as the maximum over bins of this many ms.
 PLOT_BIN_MS = 10
@@ -37,13 +39,16 @@ _CATEGORY_COLORS = {
 }
 
 
-def plot_timeline(analysis: Analysis, out_png: Path, *, haptics: HapticTrack | None = None) -> Path:
-    """Draw events, captions and haptic intensity against time and save a PNG atomically.
+def plot_timeline(analysis: Analysis, out_png: Path, *, haptics: HapticTrack | None = None,
+                  cues: Sequence[Cue] | None = None) -> Path:
+    """Draw events, caption cues and haptic intensity against time and save a PNG atomically.
 
     Parameters:
         analysis: the analysis to draw.
         out_png: where to write the PNG (its directory is created).
         haptics: the haptic track to draw; None renders one with the default options.
+        cues: the caption track to draw (the cues of captions.vtt, at their times); None builds it with the
+            default caption options (:func:`captioning.captions.build_cues`).
 
     Returns:
         ``out_png``.
@@ -55,15 +60,20 @@ def plot_timeline(analysis: Analysis, out_png: Path, *, haptics: HapticTrack | N
         from captioning.haptics import render_haptics
 
         haptics = render_haptics(analysis)
-    end = max(analysis.media.duration, haptics.end, *(e.end for e in analysis.events), 1e-3)
+    if cues is None:
+        from captioning.captions import build_cues
+
+        cues = build_cues(analysis).cues
+    end = max(analysis.media.duration, haptics.end, *(e.end for e in analysis.events), *(c.end for c in cues), 1e-3)
     fig = Figure(figsize=FIG_SIZE_IN, dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)
     ax_ev, ax_cap, ax_hap = fig.subplots(3, 1, sharex=True, height_ratios=[3, 1.4, 2])
     name = Path(analysis.media.path).name or "media"
-    fig.suptitle(f"{name}: {len(analysis.events)} sound events, {len(haptics.transients)} haptic taps, "
-                 f"{len(haptics.continuous)} haptic buzzes ({haptics.options.profile} profile)")
+    fig.suptitle(f"{name}: {len(analysis.events)} sound events, {len(cues)} caption cues, "
+                 f"{len(haptics.transients)} haptic taps, {len(haptics.continuous)} haptic buzzes "
+                 f"({haptics.options.profile} profile)")
     _draw_events(ax_ev, analysis)
-    _draw_captions(ax_cap, analysis, end)
+    _draw_captions(ax_cap, cues, end)
     _draw_haptics(ax_hap, haptics)
     ax_hap.set_xlim(0.0, end)
     ax_hap.set_xlabel("media time (s)")
@@ -96,19 +106,20 @@ def _draw_events(ax: Axes, analysis: Analysis) -> None:
     ax.grid(axis="x", alpha=0.3)
 
 
-def _draw_captions(ax: Axes, analysis: Analysis, end_s: float) -> None:
-    """Caption spans on a few rows, each caption on the first row where its text does not overlap."""
+def _draw_captions(ax: Axes, cues: Sequence[Cue], end_s: float) -> None:
+    """The caption track: each cue's span from its start to its end, with its text (lines joined), on the
+    first of a few rows where the text does not overlap."""
     rows = 4
     s_per_char = end_s * 6.0 / (FIG_SIZE_IN[0] * DPI)  # ~5 px per character at 7 pt, plus margin
     free_at = [0.0] * rows  # time from which each row is free (s)
     spans: list[list[tuple[float, float]]] = [[] for _ in range(rows)]
-    for i, e in enumerate(analysis.events):
-        text = f"[{e.caption}]"
-        row = next((r for r in range(rows) if free_at[r] <= e.start), int(np.argmin(free_at)))
-        free_at[row] = max(e.end, e.start + len(text) * s_per_char)
-        spans[row].append((e.start, e.duration))
+    for i, c in enumerate(cues):
+        text = " ".join(line.text for line in c.lines)
+        row = next((r for r in range(rows) if free_at[r] <= c.start), int(np.argmin(free_at)))
+        free_at[row] = max(c.end, c.start + len(text) * s_per_char)
+        spans[row].append((c.start, c.end - c.start))
         if i < MAX_CAPTION_TEXTS:
-            ax.text(e.start, row + 0.5, text, fontsize=7, va="center", ha="left", clip_on=True)
+            ax.text(c.start, row + 0.5, text, fontsize=7, va="center", ha="left", clip_on=True)
     for row, row_spans in enumerate(spans):
         if row_spans:
             ax.broken_barh(row_spans, (row + 0.1, 0.8), facecolors="#dddddd", edgecolors="#999999")

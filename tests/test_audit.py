@@ -294,3 +294,17 @@ def test_cues_past_the_media_end_are_warned_about(embed: Any) -> None:
     assert warning.startswith("1 cue ends more than 1 s after the media ends (20.000 s; the last at 21.500 s)")
     assert run(scene(), tail, embed, collar_s=2.0).warnings == ()
     assert run(scene(), SCENE_VTT, embed).warnings == ()
+
+
+def test_a_cue_past_the_media_end_is_a_violation_and_one_ending_with_it_may_be_short(embed: Any) -> None:
+    def rules(end: str) -> set[tuple[str, int]]:
+        vtt = f"WEBVTT\n\n00:00:01.000 --> 00:00:02.500\n[someone knocking]\n\n00:00:19.800 --> {end}\n[door slams]\n"
+        return {(v.rule, v.index) for v in run(scene(), vtt, embed).violations}  # the scene lasts 20 s
+
+    # ending with the media, 0.2 s on screen is all the programme leaves: not under the minimum duration
+    assert not rules("00:00:20.000") & {("min_duration", 2), ("reading_speed", 2), ("past_media_end", 2)}
+    assert ("past_media_end", 2) in rules("00:00:20.500")  # within the 1 s collar: no warning, but a violation
+    # the cue suggested for a sound missed at the very end ends with the media too
+    late = dataclasses.replace(scene(), events=(event(19.8, 19.95, "glass_shatter", -15.0),))
+    (missed,) = run(late, "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nHello.\n", embed).missed
+    assert (missed.suggested_cue.start, missed.suggested_cue.end) == (19.8, 20.0)

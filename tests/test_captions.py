@@ -129,6 +129,48 @@ def test_cue_ends_with_its_sound_and_never_exceeds_seven_seconds() -> None:
     assert (c2.start_ms, c2.end_ms) == (10_000, 17_000)
 
 
+@pytest.mark.parametrize("style", STYLES)
+def test_a_cue_ends_with_the_media_when_its_minimum_duration_would_outlast_it(style: str) -> None:
+    # a 0.2 s clip at 30 fps: the style's minimum (5/6 s, 2 s, 1.2 s) yields to the end of the programme
+    a = analysis([event(0.07, 0.15, "door_slam", "door slams")], duration=0.2)
+    track = build_cues(a, CaptionOptions(style=style, frame_rate=30.0), vocabulary=VOCAB)
+    assert [(c.start_ms, c.end_ms) for c in track.cues] == [(67, 200)]
+    assert track.review == ()
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_a_sound_starting_at_the_very_end_gets_no_cue_and_is_listed_for_review(style: str) -> None:
+    a = analysis([event(2.0, 2.3, "door_slam", "door slams"),
+                  event(10.0, 10.2, "glass_shatter", "glass shatters")], duration=10.0)
+    track = build_cues(a, CaptionOptions(style=style, frame_rate=25.0), vocabulary=VOCAB)
+    assert [c.start_ms for c in track.cues] == [2000]
+    assert [(r.event.label, r.reason, r.included) for r in track.review] == [("glass_shatter", "after_end", False)]
+    # one frame earlier it is captioned, for the last 40 ms of the media
+    earlier = analysis([event(9.96, 10.2, "glass_shatter", "glass shatters")], duration=10.0)
+    assert [(c.start_ms, c.end_ms) for c in build_cues(earlier, CaptionOptions(frame_rate=25.0),
+                                                      vocabulary=VOCAB).cues] == [(9960, 10_000)]
+
+
+def test_a_cue_pushed_to_the_end_by_the_one_before_is_crowded_out() -> None:
+    # the first cue needs 5/6 s on screen, so the second could only start at 0.914 s, after a 0.9 s media ends
+    a = analysis([event(0.0, 0.1, "door_slam", "door slams"), event(0.6, 0.7, "glass_shatter", "glass shatters")],
+                 duration=0.9)
+    track = build_cues(a, CaptionOptions(frame_rate=25.0), vocabulary=VOCAB)
+    assert [(c.start_ms, c.end_ms, c.text) for c in track.cues] == [(0, 834, "[door slams]")]
+    assert [(r.event.label, r.reason) for r in track.review] == [("glass_shatter", "crowded")]
+
+
+def test_no_continues_cue_the_end_of_the_media_would_cut_short() -> None:
+    # the bark outlasts the media: 20 s after its caption, "continues" has the last 1 s of a 21 s media (over the
+    # 5/6 s minimum); in a 20.5 s media it would have 0.5 s, so there is none
+    dog = event(0.0, 30.0, "dog_bark", "dog barking", "animal", kind="sustained")
+    assert [(c.start_ms, c.end_ms, c.text) for c in build_cues(analysis([dog], duration=21.0), CaptionOptions(),
+                                                               vocabulary=VOCAB).cues] == [
+        (0, 7000, "[dog barking]"), (20_000, 21_000, "[barking continues]")]
+    assert [c.text for c in build_cues(analysis([dog], duration=20.5), CaptionOptions(),
+                                       vocabulary=VOCAB).cues] == ["[dog barking]"]
+
+
 @pytest.mark.parametrize(("second", "expected_end"), [(2.0, 1920), (2.44, 2360), (3.0, 2000)])
 def test_chaining_closes_gaps_of_half_a_second_or_less_to_two_frames(second: float,
                                                                      expected_end: int) -> None:
@@ -316,6 +358,48 @@ def test_merge_with_dialogue_never_overlaps_and_interrupts_dialogue(tmp_path: Pa
     assert len({c.identifier for c in sdh}) == len(sdh)
     rules = {v.rule for v in check_cues(sdh, "netflix")}
     assert not rules & {"overlap", "gap", "order", "duplicate_id"}
+
+
+def test_merge_keeps_every_cue_within_the_media(caplog: pytest.LogCaptureFixture) -> None:
+    from captioning.captions import merge_dialogue, parse_captions
+
+    # the slam at 3.92 s waits for the dialogue to end (4.08 s): 0.42 s of media are left, not its 5/6 s
+    dialogue = parse_captions("WEBVTT\n\n00:00:00.000 --> 00:00:04.000\nWe should go.\n", kind="dialogue")
+    a = analysis([event(3.92, 4.0, "door_slam", "door slams")], duration=4.5)
+    sounds = build_cues(a, CaptionOptions(), vocabulary=VOCAB).cues
+    assert [(c.start_ms, c.end_ms) for c in sounds] == [(3920, 4500)]
+    sdh = merge_dialogue(dialogue, sounds, CaptionOptions(), media_duration=4.5)
+    assert [(c.kind, c.start_ms, c.end_ms) for c in sdh] == [("dialogue", 0, 4000), ("sound", 4080, 4500)]
+    # dialogue written for a longer cut: cut at the end, or left out when it starts there (with a warning)
+    longer = parse_captions("WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nHello.\n\n"
+                            "00:00:04.000 --> 00:00:05.000\nStay.\n\n00:00:04.500 --> 00:00:06.000\nGone.\n",
+                            kind="dialogue")
+    sdh = merge_dialogue(longer, (), CaptionOptions(), media_duration=4.5)
+    assert [(c.start_ms, c.end_ms, c.text) for c in sdh] == [(1000, 2000, "Hello."), (4000, 4500, "Stay.")]
+    assert "2 cue(s) run past the media's end (4.500 s): 1 cut there, 1 starting at or after it left out" in caplog.text
+    # the media's duration unknown: nothing is cut
+    assert len(merge_dialogue(longer, (), CaptionOptions())) == 3
+
+
+def test_every_caption_output_ends_with_a_short_media(tmp_path: Path) -> None:
+    from captioning.outputs import caption_cues, subtitle_cues
+
+    dialogue = tmp_path / "dialogue.vtt"
+    dialogue.write_text("WEBVTT\n\n00:00:00.300 --> 00:00:00.800\nHi.\n", encoding="utf-8")
+    a = analysis([event(0.0, 0.1, "door_slam", "door slams"), event(0.25, 0.3, "glass_shatter", "glass shatters")],
+                 duration=0.9)
+    for style in STYLES:
+        options = CaptionOptions(style=style, dialogue=dialogue, hls=True, frame_rate=25.0)
+        out = tmp_path / style
+        write_captions(a, out, options, vocabulary=VOCAB)
+        files = [out / n for n in ("captions.vtt", "captions.srt", "captions.sdh.vtt", "captions.sdh.srt",
+                                   "captions.sounds.vtt")] + sorted((out / "hls").glob("segment*.webvtt"))
+        ends = {p.name: max(c.end_ms for c in read_captions(p)) for p in files}
+        assert max(ends.values()) <= 900, (style, ends)
+        assert ends["captions.vtt"] == 900  # the media's end cut the sound cue short, not nothing at all
+        sounds, subtitles = caption_cues(a, options)
+        assert subtitles == subtitle_cues(a, options) and subtitles and max(c.end_ms for c in subtitles) <= 900
+        assert [c.end_ms for c in sounds] == [c.end_ms for c in read_captions(out / "captions.vtt")]
 
 
 def test_merge_random_dense_dialogue_has_no_overlaps() -> None:

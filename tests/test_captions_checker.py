@@ -77,6 +77,36 @@ def test_checker_depends_on_style_and_frame_rate() -> None:
     assert (1, "min_duration") in _rules(check_captions(text, "dcmp"))  # dcmp wants 2 s on screen
 
 
+def test_checker_given_the_media_duration_reports_cues_past_its_end() -> None:
+    text = ("WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n[door slams]\n\n"
+            "00:00:09.700 --> 00:00:10.000\n[glass shatters]\n")
+    cues = parse_captions(text)
+    # alone, the last cue is too short; in a 10 s media it ends with the media, so the minimum yields
+    assert _rules(check_cues(cues, "netflix")) == [(2, "min_duration"), (2, "reading_speed")]
+    assert _rules(check_cues(cues, "netflix", media_duration=10.0)) == []
+    # in a 9.9 s media it runs 0.1 s past the end (and is short with no excuse); in a 9.5 s one it starts after it
+    past = check_cues(cues, "netflix", media_duration=9.9)
+    assert _rules(past) == [(2, "past_media_end"), (2, "min_duration"), (2, "reading_speed")]
+    assert past[0].message == "cue 2 at 9.700 s: ends at 10.000 s, after the media's end (9.900 s)"
+    after = check_cues(cues, "netflix", media_duration=9.5)
+    assert _rules(after)[0] == (2, "past_media_end")
+    assert after[0].message == "cue 2 at 9.700 s: starts at or after the media's end (9.500 s)"
+    assert _rules(check_cues(cues, "netflix", media_duration=0.0)) == _rules(check_cues(cues, "netflix"))
+
+
+@pytest.mark.parametrize("style", ["netflix", "dcmp", "bbc"])
+def test_our_tracks_end_with_the_media_and_pass_the_checker_given_its_duration(style: str) -> None:
+    for seed in range(3):
+        a = random_analysis(seed, n=400, duration=40.0)  # events up to the last 50 ms
+        track = build_cues(a, CaptionOptions(style=style, min_confidence=0.0), vocabulary=VOCAB)
+        assert track.cues and track.cues[-1].end_ms <= 40_000
+        assert check_cues(track.cues, style, media_duration=40.0) == []
+    tiny = random_analysis(1, n=20, duration=0.3)  # shorter than any style's minimum duration
+    track = build_cues(tiny, CaptionOptions(style=style, min_confidence=0.0), vocabulary=VOCAB)
+    assert len(track.cues) == 1 and track.cues[0].end_ms == 300
+    assert check_cues(track.cues, style, media_duration=0.3) == []
+
+
 def test_checker_reads_srt_files(tmp_path: Path) -> None:
     path = tmp_path / "x.srt"
     path.write_text("1\n00:00:01,000 --> 00:00:01,200\n<i>[door slams]</i>\n", encoding="utf-8")

@@ -139,7 +139,7 @@ def test_long_sound_continues_right_after_the_cue_that_interrupted_it() -> None:
 
 
 def test_continues_without_interruption_only_after_a_long_pause() -> None:
-    got = cues(analysis([dog(0.0, 65.0)]))
+    got = cues(analysis([dog(0.0, 65.0)], duration=70.0))
     assert [(c.start_ms, c.text) for c in got] == [
         (0, "[dog barking]"), (20_000, "[barking continues]"), (40_000, "[barking continues]"),
         (60_000, "[barking continues]")]

@@ -1,4 +1,4 @@
-"""The timeline PNG: events, captions and haptic intensity against time."""
+"""The timeline PNG: events, caption cues and haptic intensity against time."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from haptics_cases import VOCAB, abrupt, analysis, known_events
 from matplotlib.image import imread
 
 from captioning.haptics import render_haptics
+from captioning.outputs import OutputOptions, write_outputs
 from captioning.timeline import DPI, FIG_SIZE_IN, plot_timeline
 
 
@@ -41,6 +42,23 @@ def test_haptic_intensity_is_drawn(tmp_path: Path) -> None:
     # The new stem sits about three quarters across the time axis (15 s of 20 s).
     cols = np.flatnonzero(red.any(axis=0) & ~red_before.any(axis=0))
     assert cols.size and 0.6 < cols.mean() / a.shape[1] < 0.85
+
+
+def test_the_caption_row_draws_the_cues_of_captions_vtt_at_their_times(tmp_path: Path) -> None:
+    # the slam at 2 s (0.1 s long) is on screen 2.0-2.834 s; the unsure one at 12 s goes to the review list, not
+    # into captions.vtt, so the row shows nothing there
+    out = tmp_path / "job"
+    write_outputs(analysis([abrupt(2.0, duration=0.1), abrupt(12.0, duration=0.1, confidence=0.2)]), out,
+                  OutputOptions(outputs=frozenset({"events", "captions", "timeline"})))
+    assert "00:00:02.000 --> 00:00:02.834" in (out / "captions.vtt").read_text()
+    img = _pixels(out / "timeline.png")[:, :, :3]
+    h = img.shape[0]
+    band = img[int(h * 0.47):int(h * 0.64)]  # the caption row, between the events and the haptics
+    spines = np.flatnonzero(img[int(h * 0.63)].max(axis=1) < 0.3)  # its left and right edges: 0 and 20 s
+    seconds = (np.flatnonzero((np.abs(band - 0xDD / 255).max(axis=2) < 0.01).sum(axis=0) > 10) - spines.min()) / (
+        spines.max() - spines.min()) * 20.0  # columns filled by a cue's grey span, as media time
+    assert seconds.size and seconds.min() == pytest.approx(2.0, abs=0.1) and seconds.max() == pytest.approx(
+        2.834, abs=0.1)
 
 
 def test_empty_analysis_still_draws(tmp_path: Path) -> None:

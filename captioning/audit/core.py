@@ -29,9 +29,11 @@
 7. **Unsupported**: sound cues left, with the nearest candidate (the event within ``NEAREST_WINDOW_S`` it
    describes best, if one reaches the threshold: a cue off by more than the collar; else the nearest in
    time).
-8. **Compliance**: the caption checker's rules for the style (:func:`captioning.captions.check_cues`), cue
-   blocks players skip, and sound cues that start more than ``ONSET_TOLERANCE_S`` after (``late_onset``) or
-   before (``early_onset``) the onset of the sound they cover.
+8. **Compliance**: the caption checker's rules for the style (:func:`captioning.captions.check_cues`, given
+   the media's duration: cues that end after the media does are ``past_media_end``, and a cue ending with the
+   media is not held to the minimum duration and reading speed), cue blocks players skip, and sound cues that
+   start more than ``ONSET_TOLERANCE_S`` after (``late_onset``) or before (``early_onset``) the onset of the
+   sound they cover.
 
 Coverage is (covered + named differently) / counted events, overall and per category.
 
@@ -265,7 +267,8 @@ def audit_captions(
                    for i, c in enumerate(sound_cues) if not supported[i] and i not in cue_named]
 
     # 8. compliance
-    violations = check_cues(captions.cues, cap_opts.profile, frame_rate=fps, numbers=captions.numbers)
+    violations = check_cues(captions.cues, cap_opts.profile, frame_rate=fps, numbers=captions.numbers,
+                            media_duration=analysis.media.duration)
     violations += [Violation("unreadable", s.number, (s.start_ms or 0) / 1000, f"{s}; players skip it")
                    for s in captions.skipped]
     violations += _onset_violations(sound_cues, events, describes)

@@ -14,6 +14,10 @@ Rules reported (``Violation.rule``):
     duplicate_id     a WebVTT cue identifier used twice
     unreadable       a cue block players skip: its timing line cannot be read, or it ends at or before it
                      starts (zero length); named by its number and time like the others
+    past_media_end   (only given the media's duration) a cue that ends after the media does: a caption cannot
+                     outlast the programme. A cue ending with the media is not held to ``min_duration`` and
+                     ``reading_speed``: those yield to the media's end (the caption builder cuts its last cue
+                     there)
 
 Cues are numbered by their position among the file's cue blocks (skipped blocks count), so a number points
 at the same block in an editor whatever else is wrong. Text is measured as shown: markup, SSA override tags
@@ -28,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from captioning.captions.model import Cue
+from captioning.captions.model import Cue, media_end_ms
 from captioning.captions.reader import CaptionFile, parse_caption_file, read_caption_file
 from captioning.captions.styles import StyleProfile, get_style
 from captioning.errors import InvalidOptionsError
@@ -82,7 +86,8 @@ class CheckReport:
 
 
 def check_cues(cues: Sequence[Cue], style: str | StyleProfile = "netflix", *,
-               frame_rate: float = 25.0, numbers: Sequence[int] | None = None) -> list[Violation]:
+               frame_rate: float = 25.0, numbers: Sequence[int] | None = None,
+               media_duration: float | None = None) -> list[Violation]:
     """Every rule of ``style`` that ``cues`` (in file order) break, in cue order.
 
     Parameters
@@ -91,11 +96,14 @@ def check_cues(cues: Sequence[Cue], style: str | StyleProfile = "netflix", *,
     style : style profile or its name.
     frame_rate : video frames per second, for the minimum gap of ``min_gap_frames`` frames.
     numbers : each cue's number in its file for messages (default: 1, 2, ...).
+    media_duration : the media's duration in seconds (:attr:`~captioning.events.MediaInfo.duration`, from
+        media time 0), for ``past_media_end``; None (or 0, unknown) checks the track alone.
     """
     s = get_style(style)
     if not frame_rate > 0:
         raise InvalidOptionsError(f"frame_rate must be above 0 frames per second, got {frame_rate}")
     gap_min = s.min_gap_frames * 1000 / frame_rate
+    end_ms = media_end_ms(media_duration)
     out: list[Violation] = []
     ids: set[str] = set()
     numbers = numbers or range(1, len(cues) + 1)
@@ -118,12 +126,17 @@ def check_cues(cues: Sequence[Cue], style: str | StyleProfile = "netflix", *,
                 add("line_length",
                     f"{len(line.text)} characters in {line.text!r} (at most {s.max_chars_per_line})")
         dur = cue.duration_ms
-        if dur + TOLERANCE_MS < s.min_duration_s * 1000:
+        # a cue ending with the media could not stay longer: its minimum duration and reading time yield
+        cut_by_end = end_ms is not None and abs(cue.end_ms - end_ms) <= TOLERANCE_MS
+        if end_ms is not None and cue.end_ms > end_ms + TOLERANCE_MS:
+            where = "starts at or after" if cue.start_ms >= end_ms else f"ends at {cue.end:.3f} s, after"
+            add("past_media_end", f"{where} the media's end ({end_ms / 1000:.3f} s)")
+        if dur + TOLERANCE_MS < s.min_duration_s * 1000 and not cut_by_end:
             add("min_duration", f"on screen {dur / 1000:.3f} s (at least {s.min_duration_s:.3f} s)")
         if dur - TOLERANCE_MS > s.max_duration_s * 1000:
             add("max_duration", f"on screen {dur / 1000:.3f} s (at most {s.max_duration_s:.3f} s)")
         cps = cue.n_chars * 1000 / dur
-        if cue.n_chars > s.max_chars_per_s * (dur + TOLERANCE_MS) / 1000:
+        if cue.n_chars > s.max_chars_per_s * (dur + TOLERANCE_MS) / 1000 and not cut_by_end:
             add("reading_speed", f"{cps:.1f} characters/s (at most {s.max_chars_per_s:g})")
         if i == 0:
             continue

@@ -18,17 +18,21 @@ The builder works in whole milliseconds, the precision of caption files, in five
    within the half second Netflix allows after a sound), never longer than ``max_duration_s``; a cue that would overlap
    its predecessor shortens it (never below its need) or starts later, by at most ``max_delay_s``, else
    the event is listed for review as crowded out. Last, gaps of ``chain_gap_s`` or less are closed to
-   ``min_gap_frames`` (chaining).
+   ``min_gap_frames`` (chaining). No cue ends after the media does (``media.duration``): a caption cannot
+   outlast the programme, so near the end the need yields and the cue ends with the media; a cue that would
+   start at or after the end is left out (its event listed for review as ``after_end``, or as crowded out
+   when other cues held the screen until the end).
 5. *continue*: a long foreground sound outlasts its cue (``max_duration_s``). Once the cues are timed, it
    is captioned again as "[barking continues]" *after a pause in its captioning*: right after other cues
    (other sounds, or the dialogue cues given to :func:`build_cues`) interrupted it, as soon as the screen
    is free and at least ``recaption_interval_s`` after its last caption appeared; or, when nothing else
    was shown, ``recaption_after_s`` after its last caption appeared. A continuation only takes
-   free screen time (it never delays or crowds out another cue) and only while the sound still lasts
-   ``min_duration_s``; then the cues are timed again with the continuations in.
+   free screen time (it never delays or crowds out another cue) and only while the sound (and the media)
+   still lasts ``min_duration_s``; then the cues are timed again with the continuations in.
    Background beds (``event.background``) are captioned once and never continued.
 
-Every rule the checker tests holds by construction; ``tests/test_captions_checker.py`` verifies it on dense
+Every rule the checker tests holds by construction (given the media's duration, the checker lets a cue the
+media's end cuts short be shorter than its need); ``tests/test_captions_checker.py`` verifies it on dense
 random event lists.
 """
 
@@ -46,7 +50,7 @@ from typing import Literal
 
 from webvtt import CueSettings
 
-from captioning.captions.model import Cue, CueLine, CueTrack, ReviewItem
+from captioning.captions.model import Cue, CueLine, CueTrack, ReviewItem, media_end_ms
 from captioning.captions.options import CaptionOptions
 from captioning.captions.styles import StyleProfile
 from captioning.events import Analysis, SoundEvent
@@ -55,6 +59,8 @@ from captioning.vocabulary import Vocabulary, VocabularyEntry, load_vocabulary
 logger = logging.getLogger("captioning")
 
 Form = Literal["onset", "continues", "stops"]
+
+_NEVER_MS = 2**62  # a time after any media, ms
 
 #: Horizontal cue settings for a sound panned hard left or right.
 _LEFT = {"position": "10%", "align": "left"}
@@ -186,7 +192,7 @@ def _items(
     events: list[SoundEvent], analysis: Analysis, style: StyleProfile, vocab: Vocabulary, frame_rate: float,
     *, onomatopoeia: bool = False,
 ) -> list[_Item]:
-    media_end_ms = round(analysis.media.duration * 1000)
+    media_end = media_end_ms(analysis.media.duration)
     starts_by_label: dict[str, list[float]] = defaultdict(list)
     for e in events:
         starts_by_label[e.label].append(e.start)
@@ -208,7 +214,7 @@ def _items(
         starts = starts_by_label[e.label]  # sorted, as events are
         after = bisect.bisect_right(starts, e.end)
         resumes_soon = after < len(starts) and starts[after] <= e.end + style.resume_within_s
-        ends_early = media_end_ms <= 0 or round(e.end * 1000) < media_end_ms - 500
+        ends_early = media_end is None or round(e.end * 1000) < media_end - 500
         if stops_matter and e.duration >= style.stop_min_duration_s and ends_early and not resumes_soon:
             add(e, "stops", e.end, entry)
     items.sort(key=lambda it: (it.time_ms, it.priority))
@@ -291,9 +297,13 @@ def _settings(items: list[_Item], options: CaptionOptions) -> str:
 
 
 def _schedule(
-    items: list[_Item], style: StyleProfile, gap_ms: int
+    items: list[_Item], style: StyleProfile, gap_ms: int, end_ms: int = _NEVER_MS
 ) -> tuple[list[_Slot], list[_Item]]:
-    """Time the items' cues; returns the slots and the items crowded out."""
+    """Time the items' cues; returns the slots and the items left out (crowded out, or at or after ``end_ms``).
+
+    ``end_ms`` is the media's end: no cue ends after it, its need (minimum duration, reading speed) yields to
+    it, and a cue that would start at or after it is left out.
+    """
     slots: list[_Slot] = []
     crowded: list[_Item] = []
     max_ms, chain_ms = style.max_duration_ms, style.chain_gap_ms
@@ -313,21 +323,21 @@ def _schedule(
             lines, used, todo = _layout(todo, style)
             t = min(it.time_ms for it in used)
             need = style.need_ms(sum(len(line.text) for line in lines))
-            start = t
-            if slots and t < slots[-1].end + gap_ms:
-                prev = slots[-1]
-                start = max(t, prev.start + prev.need + gap_ms)
-                if start - t > max_delay_ms:
-                    crowded.extend(used)
-                    continue
+            prev = slots[-1] if slots and t < slots[-1].end + gap_ms else None
+            start = t if prev is None else max(t, prev.start + prev.need + gap_ms)
+            if start - t > max_delay_ms or start >= end_ms:
+                crowded.extend(used)
+                continue
+            if prev is not None:
                 prev.end = start - gap_ms  # never below prev.need, by the max() above
             sound_end = max(it.sound_end_ms for it in used)
-            end = max(start + need, min(sound_end, start + max_ms))
+            # a caption cannot outlast the programme: the media's end cuts even the cue's need short
+            end = min(max(start + need, min(sound_end, start + max_ms)), end_ms)
             slots.append(_Slot(start, end, need, lines, used))
 
     # Chaining: a gap of chain_gap_s or less is closed to the minimum gap by extending the earlier cue, or,
     # where that would pass max_duration_s, widened past chain_gap_s (the cue keeps its need: the style
-    # guarantees max_duration - chain_gap - 1 ms >= the longest need).
+    # guarantees max_duration - chain_gap - 1 ms >= the longest need). b starts before end_ms, so a stays within it.
     for a, b in zip(slots, slots[1:], strict=False):
         g = b.start - a.end
         if gap_ms < g <= chain_ms:
@@ -345,21 +355,19 @@ class _Busy:
     events: frozenset[int] = frozenset()  # id() of the events the cue describes
 
 
-_NEVER_MS = 2**62  # a time after any media, ms
-
-
 def _frame_ceil_ms(t_ms: int, frame_rate: float) -> int:
     """The first frame start at or after ``t_ms``, in ms."""
     return round(math.ceil(t_ms * frame_rate / 1000 - 1e-6) * 1000 / frame_rate)
 
 
 def _continuation_times(
-    event: SoundEvent, busy: list[_Busy], style: StyleProfile, need_ms: int, gap_ms: int, frame_rate: float
+    event: SoundEvent, busy: list[_Busy], style: StyleProfile, need_ms: int, gap_ms: int, frame_rate: float,
+    media_end_ms: int = _NEVER_MS,
 ) -> list[tuple[int, int]]:
     """When to caption ``event`` again as "continues": (start, expected end) in ms, given the screen time
     already taken (``busy``, sorted by start). See step 5 of the module docstring."""
     key = id(event)
-    end_ms = round(event.end * 1000)
+    end_ms = min(round(event.end * 1000), media_end_ms)  # what is heard of it: the media may end first
     first = next((i for i, b in enumerate(busy) if key in b.events), None)
     if first is None:
         return []
@@ -389,7 +397,7 @@ def _continuation_times(
 
 def _continuations(
     slots: list[_Slot], dialogue: Sequence[Cue], style: StyleProfile, vocab: Vocabulary, gap_ms: int,
-    frame_rate: float,
+    frame_rate: float, media_end_ms: int = _NEVER_MS,
 ) -> list[_Item]:
     """"Continues" items for long foreground sounds, fitted into the free screen time around ``slots`` and
     ``dialogue`` (each one taken before the next sound is fitted, so they never collide)."""
@@ -411,7 +419,7 @@ def _continuations(
             continue
         open_, close = _bracket(style, item.music)
         need = style.need_ms(sum(len(line) for line in _wrap(item.text, open_, close, style)))
-        for t, cue_end in _continuation_times(event, busy, style, need, gap_ms, frame_rate):
+        for t, cue_end in _continuation_times(event, busy, style, need, gap_ms, frame_rate, media_end_ms):
             out.append(dataclasses.replace(item, time_ms=t))
             bisect.insort(busy, _Busy(t, cue_end, frozenset({id(event)})), key=lambda b: (b.start, b.end))
     return out
@@ -444,7 +452,8 @@ def build_cues(
 
     Parameters
     ----------
-    analysis : the event list (times in seconds) and media info (``media.duration`` in seconds).
+    analysis : the event list (times in seconds) and media info (``media.duration`` in seconds: no cue ends
+        after it; unknown when 0).
     options : caption options; None for the defaults (Netflix style, ``min_confidence`` 0.5, the video's own
         frame rate, else 25 fps: see :meth:`CaptionOptions.for_media`).
     vocabulary : wording table; None for the packaged vocabulary. Labels missing from it keep
@@ -456,21 +465,24 @@ def build_cues(
     Returns
     -------
     CueTrack
-        Cues sorted by start, non-overlapping, separated by at least ``min_gap_frames`` frames, with ids
-        ``s0001``..; plus the review list (low-confidence events, and events crowded out).
+        Cues sorted by start, non-overlapping, separated by at least ``min_gap_frames`` frames, ending by the
+        media's end, with ids ``s0001``..; plus the review list (low-confidence events, events crowded out,
+        and events whose cue would start at or after the media's end).
     """
     options = (options or CaptionOptions()).for_media(analysis.media)
     style = options.profile
     vocab = vocabulary if vocabulary is not None else default_vocabulary()
     events, review = select_events(analysis, options, vocab)
     gap_ms = style.min_gap_ms(options.fps)
+    known_end = media_end_ms(analysis.media.duration)
+    end_ms = known_end if known_end is not None else _NEVER_MS
     items = _items(events, analysis, style, vocab, options.fps,
                    onomatopoeia=options.onomatopoeia and style.onomatopoeia)
-    slots, crowded = _schedule(items, style, gap_ms)
-    more = _continuations(slots, dialogue, style, vocab, gap_ms, options.fps)
+    slots, crowded = _schedule(items, style, gap_ms, end_ms)
+    more = _continuations(slots, dialogue, style, vocab, gap_ms, options.fps, end_ms)
     if more:  # time again with the continuations in (they only take free time, so the rest stays put)
         items = sorted([*items, *more], key=lambda it: (it.time_ms, it.priority))
-        slots, crowded = _schedule(items, style, gap_ms)
+        slots, crowded = _schedule(items, style, gap_ms, end_ms)
 
     cues = tuple(
         Cue(
@@ -486,7 +498,7 @@ def build_cues(
     seen = {id(r.event) for r in review}
     for it in crowded:
         if it.form == "onset" and id(it.event) not in seen:
-            review.append(ReviewItem(it.event, "crowded"))
+            review.append(ReviewItem(it.event, "after_end" if it.time_ms >= end_ms else "crowded"))
             seen.add(id(it.event))
     review.sort(key=lambda r: (r.event.start, r.event.end, r.event.label))
     return CueTrack(cues=cues, review=tuple(review), style=style.name)

@@ -17,6 +17,11 @@ past ``chain_gap_s`` where that would pass ``max_duration_s``). Dialogue keeps i
 WebVTT identifier (made unique if an interrupted cue is split), so the combined track passes the style's
 checker wherever the dialogue file itself does (its own short gaps get chained too).
 
+Given the media's duration, no cue of the combined track ends after the media does, as in the sound track
+(:func:`~captioning.captions.cues.build_cues`): a sound cue placed near the end keeps what is left of the
+media rather than its minimum duration, one that could only start at or after the end is left out, and a
+dialogue cue running past the end is cut there (one starting at or after it is left out, with a warning).
+
 :func:`read_dialogue` reads the dialogue file as players do: cue blocks they skip (a zero-length cue, say)
 are left out with a warning naming each, and the encoding is logged.
 """
@@ -28,12 +33,14 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from captioning.captions.model import Cue
+from captioning.captions.model import Cue, media_end_ms
 from captioning.captions.options import CaptionOptions
 from captioning.captions.reader import CaptionFile, read_caption_file
 from captioning.captions.styles import StyleProfile
 
 logger = logging.getLogger("captioning")
+
+_NEVER_MS = 2**62  # a time after any media, ms
 
 
 def _free(t0: int, t1: int, busy: list[Cue], gap: int) -> bool:
@@ -45,25 +52,28 @@ def _next_start(t: int, busy: list[Cue]) -> int | None:
     return min(later) if later else None
 
 
-def _place(sound: Cue, busy: list[Cue], style: StyleProfile, gap: int) -> Cue | None:
-    need = style.need_ms(sound.n_chars)
-    latest = sound.start_ms + round(style.max_delay_s * 1000)
+def _place(sound: Cue, busy: list[Cue], style: StyleProfile, gap: int, end_ms: int) -> Cue | None:
+    latest = min(sound.start_ms + round(style.max_delay_s * 1000), end_ms - 1)
     after = sorted(c.end_ms + gap for c in busy if sound.start_ms < c.end_ms + gap <= latest)
-    candidates = [sound.start_ms, *after]
+    candidates = [sound.start_ms, *after] if sound.start_ms < end_ms else []
     for t in candidates:
-        if not _free(t, t + need, busy, gap):
+        need_end = min(t + style.need_ms(sound.n_chars), end_ms)  # the media's end cuts the need short
+        if not _free(t, need_end, busy, gap):
             continue
-        want = max(t + need, min(sound.end_ms, t + style.max_duration_ms))
-        nxt = _next_start(t + need, busy)
-        end = want if nxt is None else max(t + need, min(want, nxt - gap))
+        want = max(need_end, min(sound.end_ms, t + style.max_duration_ms, end_ms))
+        nxt = _next_start(need_end, busy)
+        end = want if nxt is None else max(need_end, min(want, nxt - gap))
         return dataclasses.replace(sound, start_ms=t, end_ms=end)
     return None
 
 
-def _interrupt(sound: Cue, busy: list[Cue], style: StyleProfile, gap: int) -> tuple[Cue, list[Cue]] | None:
+def _interrupt(sound: Cue, busy: list[Cue], style: StyleProfile, gap: int,
+               end_ms: int) -> tuple[Cue, list[Cue]] | None:
     """Cut the dialogue cue the sound falls into; returns (sound cue, new busy list) or None."""
     t = sound.start_ms
-    need = style.need_ms(sound.n_chars)
+    if t >= end_ms:
+        return None
+    need = min(style.need_ms(sound.n_chars), end_ms - t)  # the media's end cuts the need short
     host = next((c for c in busy if c.kind == "dialogue" and c.start_ms < t < c.end_ms), None)
     if host is None:
         return None
@@ -82,7 +92,8 @@ def _interrupt(sound: Cue, busy: list[Cue], style: StyleProfile, gap: int) -> tu
 
 
 def merge_dialogue(
-    dialogue: Sequence[Cue], sounds: Sequence[Cue], options: CaptionOptions | None = None
+    dialogue: Sequence[Cue], sounds: Sequence[Cue], options: CaptionOptions | None = None, *,
+    media_duration: float | None = None,
 ) -> list[Cue]:
     """One SDH track: ``dialogue`` cues plus the ``sounds`` cues placed so they never overlap dialogue.
 
@@ -91,6 +102,8 @@ def merge_dialogue(
     dialogue : cues read from the dialogue file (any order; they may overlap each other).
     sounds : the sound-caption cues (from :func:`~captioning.captions.cues.build_cues`).
     options : the style and frame rate (minimum gap) to follow.
+    media_duration : the media's duration in seconds (:attr:`~captioning.events.MediaInfo.duration`): no
+        cue ends after it (see the module docstring); None (or 0, unknown) for no limit.
 
     Returns
     -------
@@ -101,11 +114,19 @@ def merge_dialogue(
     options = options or CaptionOptions()
     style = options.profile
     gap = style.min_gap_ms(options.fps)
-    busy = [dataclasses.replace(c, kind="dialogue") for c in dialogue]
+    known_end = media_end_ms(media_duration)
+    end_ms = known_end if known_end is not None else _NEVER_MS
+    late = sum(c.start_ms >= end_ms for c in dialogue)
+    cut = sum(c.start_ms < end_ms < c.end_ms for c in dialogue)
+    if late or cut:
+        logger.warning("dialogue: %d cue(s) run past the media's end (%.3f s): %d cut there, %d starting at or "
+                       "after it left out of the SDH track", late + cut, end_ms / 1000, cut, late)
+    busy = [dataclasses.replace(c, kind="dialogue", end_ms=min(c.end_ms, end_ms))
+            for c in dialogue if c.start_ms < end_ms]
     for sound in sorted(sounds, key=lambda c: c.start_ms):
-        placed = _place(sound, busy, style, gap)
+        placed = _place(sound, busy, style, gap, end_ms)
         if placed is None:
-            result = _interrupt(sound, busy, style, gap)
+            result = _interrupt(sound, busy, style, gap, end_ms)
             if result is None:
                 continue
             placed, busy = result

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from captioning.events import SoundEvent
 
 CueKind = Literal["sound", "dialogue"]
-ReviewReason = Literal["low_confidence", "crowded"]
+ReviewReason = Literal["low_confidence", "crowded", "after_end"]
+
+
+def media_end_ms(duration_s: float | None) -> int | None:
+    """The media's end in whole ms of media time, the latest a cue may end (no caption outlasts the programme).
+
+    ``duration_s`` is :attr:`~captioning.events.MediaInfo.duration`: seconds from media time 0, where cue times
+    count from, to the media's end. Rounded down, so a cue ending on it never ends after the media does. None
+    when the duration is unknown (None, 0 or less, not finite).
+    """
+    if duration_s is None or not math.isfinite(duration_s) or duration_s <= 0:
+        return None
+    return math.floor(duration_s * 1000 + 1e-6)
 
 
 @dataclass(frozen=True)
@@ -84,8 +97,9 @@ class ReviewItem:
 
     Attributes:
         event: the sound event.
-        reason: ``"low_confidence"`` (below ``min_confidence``) or ``"crowded"`` (no room on screen within
-            the style's delay limit).
+        reason: ``"low_confidence"`` (below ``min_confidence``), ``"crowded"`` (no room on screen within
+            the style's delay limit, or none before the media ends) or ``"after_end"`` (its cue would start at or
+            after the media's end).
         included: True if the event is in the caption track anyway.
     """
 

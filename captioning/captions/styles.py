@@ -11,6 +11,10 @@ Profiles:
              between note signs, 32 characters a line, at least 2 s on screen, optional onomatopoeia on
              its own line ("[dog barking]" over "woof woof") when ``CaptionOptions.onomatopoeia`` is set.
     bbc      upper case without brackets, subject + active verb ("FLOORBOARDS CREAK"), 37 characters.
+
+In every profile the minimum time on screen (``min_duration_s``, and the reading time ``max_chars_per_s`` asks
+for) yields to the end of the media: a caption cannot outlast the programme, so a cue near the end ends with the
+media, shorter if need be, and a cue that would start at or after the end is left out.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ class StyleProfile:
         music_close: text after a music description.
         max_lines: lines per cue.
         max_chars_per_line: characters per line, spaces and brackets included.
-        min_duration_s: shortest time a cue stays on screen, seconds.
+        min_duration_s: shortest time a cue stays on screen, seconds (unless the media ends first).
         max_duration_s: longest time a cue stays on screen, seconds.
         max_chars_per_s: reading speed limit: characters (line breaks not counted) per second on screen.
         min_gap_frames: frames between two cues (the gap in seconds depends on the frame rate).

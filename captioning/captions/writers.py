@@ -222,7 +222,7 @@ def write_captions(analysis: Analysis, out_dir: Path, options: CaptionOptions | 
     if options.metadata:
         texts["captions.metadata.vtt"] = render_metadata_vtt(analysis)
     if dialogue_file is not None:
-        sdh = merge_dialogue(dialogue, track.cues, options)
+        sdh = merge_dialogue(dialogue, track.cues, options, media_duration=analysis.media.duration)
         # the dialogue file's STYLE and REGION blocks go with its cues (their markup and region settings)
         texts["captions.sdh.vtt"] = cues_to_vtt(sdh, styles=dialogue_file.styles, regions=dialogue_file.regions)
         texts["captions.sdh.srt"] = cues_to_srt(sdh)
