@@ -38,6 +38,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # plain Click help: wrapped to the terminal, no box drawing for screen readers, and long flag names whole
+    # (rich's table cut them at 80 columns: "--min-event-confide…")
+    rich_markup_mode=None,
 )
 
 EXIT_BAD_INPUT = 2
@@ -99,7 +102,8 @@ def _replace_dir(tmp: Path, final: Path) -> None:
 # readable=False: Click's own check would stop the whole batch at one unreadable input; each input is
 # checked (captioning.paths) when its turn comes, and gets its own one-line error.
 InputsArg = Annotated[list[Path], typer.Argument(
-    help="Video or audio files (MP4/MOV/MKV/WebM/AVI, WAV/MP3/FLAC/OGG/M4A).", show_default=False, readable=False)]
+    help="Video or audio files (MP4/MOV/MKV/WebM/AVI, WAV/MP3/FLAC/OGG/M4A).", show_default=False, readable=False,
+    metavar="INPUT")]
 OutDirOpt = Annotated[Path, typer.Option(
     "-o", "--output-dir", help="Directory for results; one sub-directory per input.", readable=False)]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")]
