@@ -21,7 +21,7 @@ import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from app.core.config import Settings
-from app.problems import PROBLEM_JSON, problem_type
+from app.problems import PROBLEM_JSON, ApiProblem
 
 #: Default time allowed for a request head, seconds: ``SOUNDCUE_REQUEST_HEAD_TIMEOUT_S``'s default (20 s, as
 #: Apache mod_reqtimeout's ``header=20``).
@@ -85,10 +85,9 @@ def head_deadline_protocol(head_timeout_s: float) -> type[HeadDeadlineH11Protoco
 
 
 def _timeout_response(head_timeout_s: float) -> bytes:
-    body = json.dumps({
-        "type": problem_type("head-timeout"), "title": "Request Timeout", "status": 408,
-        "detail": f"the request line and headers did not arrive within {head_timeout_s:g} s; the connection is closed",
-    }).encode()
+    problem = ApiProblem(408, "head-timeout", f"the request line and headers did not arrive within "
+                         f"{head_timeout_s:g} s; the connection is closed")
+    body = json.dumps(problem.to_dict()).encode()
     head = (f"HTTP/1.1 408 Request Timeout\r\ncontent-type: {PROBLEM_JSON}\r\ncontent-length: {len(body)}\r\n"
             "connection: close\r\n\r\n")
     return head.encode("ascii") + body
