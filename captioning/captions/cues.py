@@ -50,7 +50,7 @@ from typing import Literal
 
 from webvtt import CueSettings
 
-from captioning.captions.model import Cue, CueLine, CueTrack, ReviewItem, media_end_ms
+from captioning.captions.model import NEVER_MS, Cue, CueLine, CueTrack, ReviewItem, cue_end_limit_ms, media_end_ms
 from captioning.captions.options import CaptionOptions
 from captioning.captions.styles import StyleProfile
 from captioning.events import Analysis, SoundEvent
@@ -59,8 +59,6 @@ from captioning.vocabulary import Vocabulary, VocabularyEntry, load_vocabulary
 logger = logging.getLogger("captioning")
 
 Form = Literal["onset", "continues", "stops"]
-
-_NEVER_MS = 2**62  # a time after any media, ms
 
 #: Horizontal cue settings for a sound panned hard left or right.
 _LEFT = {"position": "10%", "align": "left"}
@@ -297,7 +295,7 @@ def _settings(items: list[_Item], options: CaptionOptions) -> str:
 
 
 def _schedule(
-    items: list[_Item], style: StyleProfile, gap_ms: int, end_ms: int = _NEVER_MS
+    items: list[_Item], style: StyleProfile, gap_ms: int, end_ms: int = NEVER_MS
 ) -> tuple[list[_Slot], list[_Item]]:
     """Time the items' cues; returns the slots and the items left out (crowded out, or at or after ``end_ms``).
 
@@ -362,7 +360,7 @@ def _frame_ceil_ms(t_ms: int, frame_rate: float) -> int:
 
 def _continuation_times(
     event: SoundEvent, busy: list[_Busy], style: StyleProfile, need_ms: int, gap_ms: int, frame_rate: float,
-    media_end_ms: int = _NEVER_MS,
+    media_end_ms: int = NEVER_MS,
 ) -> list[tuple[int, int]]:
     """When to caption ``event`` again as "continues": (start, expected end) in ms, given the screen time
     already taken (``busy``, sorted by start). See step 5 of the module docstring."""
@@ -376,7 +374,7 @@ def _continuation_times(
     free_from = max(b.end for b in busy[: first + 1]) + gap_ms  # a dialogue cue may overlap the first
     after_ms, interval_ms = round(style.recaption_after_s * 1000), round(style.recaption_interval_s * 1000)
     out: list[tuple[int, int]] = []
-    for b in [*busy[first + 1:], _Busy(_NEVER_MS, _NEVER_MS)]:
+    for b in [*busy[first + 1:], _Busy(NEVER_MS, NEVER_MS)]:
         # the screen is free from free_from to b.start - gap_ms
         while True:
             if free_from + style.min_duration_ms > end_ms:
@@ -397,7 +395,7 @@ def _continuation_times(
 
 def _continuations(
     slots: list[_Slot], dialogue: Sequence[Cue], style: StyleProfile, vocab: Vocabulary, gap_ms: int,
-    frame_rate: float, media_end_ms: int = _NEVER_MS,
+    frame_rate: float, media_end_ms: int = NEVER_MS,
 ) -> list[_Item]:
     """"Continues" items for long foreground sounds, fitted into the free screen time around ``slots`` and
     ``dialogue`` (each one taken before the next sound is fitted, so they never collide)."""
@@ -474,8 +472,7 @@ def build_cues(
     vocab = vocabulary if vocabulary is not None else default_vocabulary()
     events, review = select_events(analysis, options, vocab)
     gap_ms = style.min_gap_ms(options.fps)
-    known_end = media_end_ms(analysis.media.duration)
-    end_ms = known_end if known_end is not None else _NEVER_MS
+    end_ms = cue_end_limit_ms(analysis.media.duration)
     items = _items(events, analysis, style, vocab, options.fps,
                    onomatopoeia=options.onomatopoeia and style.onomatopoeia)
     slots, crowded = _schedule(items, style, gap_ms, end_ms)

@@ -33,14 +33,12 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from captioning.captions.model import Cue, media_end_ms
+from captioning.captions.model import Cue, cue_end_limit_ms
 from captioning.captions.options import CaptionOptions
 from captioning.captions.reader import CaptionFile, read_caption_file
 from captioning.captions.styles import StyleProfile
 
 logger = logging.getLogger("captioning")
-
-_NEVER_MS = 2**62  # a time after any media, ms
 
 
 def _free(t0: int, t1: int, busy: list[Cue], gap: int) -> bool:
@@ -114,8 +112,7 @@ def merge_dialogue(
     options = options or CaptionOptions()
     style = options.profile
     gap = style.min_gap_ms(options.fps)
-    known_end = media_end_ms(media_duration)
-    end_ms = known_end if known_end is not None else _NEVER_MS
+    end_ms = cue_end_limit_ms(media_duration)
     late = sum(c.start_ms >= end_ms for c in dialogue)
     cut = sum(c.start_ms < end_ms < c.end_ms for c in dialogue)
     if late or cut:

@@ -24,6 +24,16 @@ def media_end_ms(duration_s: float | None) -> int | None:
     return math.floor(duration_s * 1000 + 1e-6)
 
 
+#: A time after any media, ms: the limit on cue ends when the media's duration is unknown.
+NEVER_MS = 2**62
+
+
+def cue_end_limit_ms(duration_s: float | None) -> int:
+    """:func:`media_end_ms`, or :data:`NEVER_MS` (no limit) when the duration is unknown."""
+    end = media_end_ms(duration_s)
+    return NEVER_MS if end is None else end
+
+
 @dataclass(frozen=True)
 class CueLine:
     """One line of cue text, plain (no markup, no entities).
