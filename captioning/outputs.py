@@ -115,13 +115,16 @@ def write_outputs(analysis: Analysis, out_dir: Path, options: OutputOptions | No
     remux_from = _remux_source(analysis, source, replace_audio) if "video" in options.outputs else None
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = [write_text_atomic(out_dir / "events.json", analysis.to_json() + "\n")]
+    # the cues of captions.vtt (also drawn on the timeline) and of the remuxed video's subtitle stream, built once
+    tracks = None
+    if {"captions", "timeline", "video"} & options.outputs:
+        from captioning.captions import build_caption_tracks
+
+        tracks = build_caption_tracks(analysis, options.captions)
     if "captions" in options.outputs:
         from captioning.captions import write_captions
 
-        written += write_captions(analysis, out_dir, options.captions, hls_video=hls_video)
-    # the cues of captions.vtt (drawn on the timeline) and of the remuxed video's subtitle stream, built once
-    sound_cues, video_cues = (caption_cues(analysis, options.captions) if {"timeline", "video"} & options.outputs
-                              else ((), ()))
+        written += write_captions(analysis, out_dir, options.captions, hls_video=hls_video, tracks=tracks)
     haptic_track = None
     if "haptics" in options.outputs or "timeline" in options.outputs:
         from captioning.haptics import render_haptics, write_haptics
@@ -132,10 +135,11 @@ def write_outputs(analysis: Analysis, out_dir: Path, options: OutputOptions | No
     if "timeline" in options.outputs:
         from captioning.timeline import plot_timeline
 
-        written.append(plot_timeline(analysis, out_dir / "timeline.png", haptics=haptic_track, cues=sound_cues))
+        written.append(plot_timeline(analysis, out_dir / "timeline.png", haptics=haptic_track,
+                                     cues=tracks.track.cues if tracks is not None else None))
     if "audio" in options.outputs or remux_from is not None:
         written += _write_foley_outputs(analysis, out_dir, options, remux_from, hook or no_progress,
-                                        on_foley_report, video_cues)
+                                        on_foley_report, tracks.subtitle_cues if tracks is not None else ())
     return _by_name(written, out_dir)
 
 
@@ -200,26 +204,13 @@ def _teed(blocks: Iterable[np.ndarray], sink: Callable[[np.ndarray], None]) -> I
         yield block
 
 
-def caption_cues(analysis: Analysis,
-                 options: CaptionOptions | None = None) -> tuple[tuple[Cue, ...], tuple[Cue, ...]]:
-    """The cues of captions.vtt (the sound captions), and those the remuxed video carries as its subtitle
-    stream (:func:`subtitle_cues`), as :func:`~captioning.captions.write_captions` builds them: none ends
-    after the media does."""
-    from captioning.captions import CaptionOptions, build_cues, merge_dialogue
-    from captioning.captions.merge import read_dialogue
-
-    options = (options or CaptionOptions()).for_media(analysis.media)
-    dialogue = list(read_dialogue(options.dialogue).cues) if options.dialogue is not None else []
-    track = build_cues(analysis, options, dialogue=dialogue)
-    if not dialogue:
-        return track.cues, track.cues
-    return track.cues, tuple(merge_dialogue(dialogue, track.cues, options, media_duration=analysis.media.duration))
-
-
 def subtitle_cues(analysis: Analysis, options: CaptionOptions | None = None) -> tuple[Cue, ...]:
     """The cues the remuxed video carries as its subtitle stream: the sound captions of captions.vtt, merged
-    with the dialogue (as captions.sdh.vtt) when ``options.dialogue`` is given."""
-    return caption_cues(analysis, options)[1]
+    with the dialogue (as captions.sdh.vtt) when ``options.dialogue`` is given
+    (:attr:`~captioning.captions.CaptionTracks.subtitle_cues`)."""
+    from captioning.captions import build_caption_tracks
+
+    return build_caption_tracks(analysis, options).subtitle_cues
 
 
 def _by_name(paths: Iterable[Path], out_dir: Path) -> dict[str, Path]:

@@ -382,7 +382,8 @@ def test_merge_keeps_every_cue_within_the_media(caplog: pytest.LogCaptureFixture
 
 
 def test_every_caption_output_ends_with_a_short_media(tmp_path: Path) -> None:
-    from captioning.outputs import caption_cues, subtitle_cues
+    from captioning.captions import build_caption_tracks
+    from captioning.outputs import subtitle_cues
 
     dialogue = tmp_path / "dialogue.vtt"
     dialogue.write_text("WEBVTT\n\n00:00:00.300 --> 00:00:00.800\nHi.\n", encoding="utf-8")
@@ -397,7 +398,8 @@ def test_every_caption_output_ends_with_a_short_media(tmp_path: Path) -> None:
         ends = {p.name: max(c.end_ms for c in read_captions(p)) for p in files}
         assert max(ends.values()) <= 900, (style, ends)
         assert ends["captions.vtt"] == 900  # the media's end cut the sound cue short, not nothing at all
-        sounds, subtitles = caption_cues(a, options)
+        tracks = build_caption_tracks(a, options, vocabulary=VOCAB)
+        sounds, subtitles = tracks.track.cues, tracks.subtitle_cues
         assert subtitles == subtitle_cues(a, options) and subtitles and max(c.end_ms for c in subtitles) <= 900
         assert [c.end_ms for c in sounds] == [c.end_ms for c in read_captions(out / "captions.vtt")]
 

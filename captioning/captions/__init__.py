@@ -28,6 +28,8 @@ from captioning.captions.options import CaptionOptions
 from captioning.captions.reader import CaptionFile, parse_captions, read_caption_file, read_captions
 from captioning.captions.styles import STYLES, StyleProfile, get_style
 from captioning.captions.writers import (
+    CaptionTracks,
+    build_caption_tracks,
     cues_to_srt,
     cues_to_vtt,
     render_metadata_vtt,
@@ -40,6 +42,7 @@ __all__ = [
     "STYLES",
     "CaptionFile",
     "CaptionOptions",
+    "CaptionTracks",
     "Cue",
     "CueLine",
     "CheckReport",
@@ -49,6 +52,7 @@ __all__ = [
     "StyleProfile",
     "VideoRendition",
     "Violation",
+    "build_caption_tracks",
     "build_cues",
     "check_captions",
     "check_cues",

@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pysrt
@@ -26,6 +27,7 @@ from captioning.captions.hls import VideoRendition, read_video_rendition, render
 from captioning.captions.merge import merge_dialogue, read_dialogue
 from captioning.captions.model import Cue, CueLine, CueTrack
 from captioning.captions.options import CaptionOptions
+from captioning.captions.reader import CaptionFile
 from captioning.errors import InvalidOptionsError
 from captioning.events import Analysis, SoundEvent
 from captioning.outputs import make_temp_dir, write_text_atomic
@@ -189,8 +191,50 @@ def _write_dir_atomic(target: Path, files: dict[str, str]) -> list[Path]:
     return [target / name for name in files]
 
 
+@dataclass(frozen=True)
+class CaptionTracks:
+    """The caption tracks of one analysis, built once for every output that shows them (the caption files,
+    the timeline, the remuxed video's subtitle stream).
+
+    Attributes:
+        options: the caption options with the media's frame rate filled in (:meth:`CaptionOptions.for_media`).
+        track: the sound captions (the cues of captions.vtt) and the review list.
+        dialogue: the dialogue file of ``options.dialogue``, or None.
+        sdh: the sound captions merged with the dialogue (the cues of captions.sdh.vtt), or None without one.
+    """
+
+    options: CaptionOptions
+    track: CueTrack
+    dialogue: CaptionFile | None = None
+    sdh: tuple[Cue, ...] | None = None
+
+    @property
+    def subtitle_cues(self) -> tuple[Cue, ...]:
+        """The cues a remuxed video carries as its subtitle stream: the SDH track with dialogue, else the sounds."""
+        return self.sdh if self.sdh is not None else self.track.cues
+
+
+def build_caption_tracks(analysis: Analysis, options: CaptionOptions | None = None, *,
+                         vocabulary: Vocabulary | None = None) -> CaptionTracks:
+    """The caption tracks of ``analysis`` (see :class:`CaptionTracks`); no cue ends after the media does.
+
+    Raises:
+        CaptionFormatError: the dialogue file cannot be read.
+        InvalidOptionsError: invalid options.
+    """
+    options = (options or CaptionOptions()).for_media(analysis.media)  # the frame rate from the video
+    dialogue_file = read_dialogue(options.dialogue) if options.dialogue is not None else None
+    dialogue = list(dialogue_file.cues) if dialogue_file is not None else []
+    # With dialogue, a long sound it interrupts is captioned again ("[barking continues]") after it.
+    track = build_cues(analysis, options, vocabulary=vocabulary, dialogue=dialogue)
+    sdh = (tuple(merge_dialogue(dialogue, track.cues, options, media_duration=analysis.media.duration))
+           if dialogue_file is not None else None)
+    return CaptionTracks(options, track, dialogue_file, sdh)
+
+
 def write_captions(analysis: Analysis, out_dir: Path, options: CaptionOptions | None = None, *,
-                   vocabulary: Vocabulary | None = None, hls_video: VideoRendition | None = None) -> list[Path]:
+                   vocabulary: Vocabulary | None = None, hls_video: VideoRendition | None = None,
+                   tracks: CaptionTracks | None = None) -> list[Path]:
     """Write the caption files of ``analysis`` into ``out_dir``; returns the paths written.
 
     Always ``captions.vtt``, ``captions.srt`` and ``captions.review.json`` (possibly an empty list); also
@@ -204,16 +248,16 @@ def write_captions(analysis: Analysis, out_dir: Path, options: CaptionOptions | 
     of reading ``options.hls_video_playlist``; ``master.m3u8`` refers to it by ``options.hls_video_playlist_url``
     when set, else by its ``playlist``. The service passes the rendition it fetched from the URL.
 
+    ``tracks``: the tracks already built from ``analysis`` and ``options`` (:func:`build_caption_tracks`), so
+    that other outputs showing the same cues do not build them again.
+
     Raises:
         CaptionFormatError: the dialogue file cannot be read (cue blocks players skip are left out, with a
             logged warning naming each).
         InvalidOptionsError: invalid options, or a video playlist that cannot be read.
     """
-    options = (options or CaptionOptions()).for_media(analysis.media)  # the frame rate from the video
-    dialogue_file = read_dialogue(options.dialogue) if options.dialogue is not None else None
-    dialogue = list(dialogue_file.cues) if dialogue_file is not None else []
-    # With dialogue, a long sound it interrupts is captioned again ("[barking continues]") after it.
-    track = build_cues(analysis, options, vocabulary=vocabulary, dialogue=dialogue)
+    tracks = tracks or build_caption_tracks(analysis, options, vocabulary=vocabulary)
+    options, track, dialogue_file = tracks.options, tracks.track, tracks.dialogue
     texts: dict[str, str] = {
         "captions.vtt": cues_to_vtt(track.cues),
         "captions.srt": cues_to_srt(track.cues),
@@ -221,8 +265,8 @@ def write_captions(analysis: Analysis, out_dir: Path, options: CaptionOptions | 
     }
     if options.metadata:
         texts["captions.metadata.vtt"] = render_metadata_vtt(analysis)
-    if dialogue_file is not None:
-        sdh = merge_dialogue(dialogue, track.cues, options, media_duration=analysis.media.duration)
+    if dialogue_file is not None and tracks.sdh is not None:
+        sdh = tracks.sdh
         # the dialogue file's STYLE and REGION blocks go with its cues (their markup and region settings)
         texts["captions.sdh.vtt"] = cues_to_vtt(sdh, styles=dialogue_file.styles, regions=dialogue_file.regions)
         texts["captions.sdh.srt"] = cues_to_srt(sdh)
