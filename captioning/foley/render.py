@@ -329,6 +329,7 @@ class _Render:
                                           for k in vars(now)})
         if self._progress is not None:
             self._progress(1.0)
+            self._progress = None  # reported done once: a pass run after this one (foley_blocks') reports nothing
 
 
     def _shortfall(self, measured: float, at_cap: bool) -> str:
@@ -484,7 +485,6 @@ def foley_blocks(analysis: Analysis, options: FoleyOptions | None = None, *, pro
                 progress=progress)
     try:
         r.run(None)  # progress reaches 1.0 here: consuming the blocks is the caller's work (a remux reports its own)
-        r._progress = None
         meter = LoudnessMeter(r.sr, r.channels)
         limiter = TruePeakLimiter(r.sr, r.channels, opts.true_peak_dbtp)
         for block in r.final(r.report.gain_db, r.report.beds_gain_db, meter, limiter):
